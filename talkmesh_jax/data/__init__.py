@@ -1,0 +1,1 @@
+"""Data: packed clips, the C++ windowed batcher, its numpy reference and the Grain pipeline."""

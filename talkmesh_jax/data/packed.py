@@ -1,0 +1,147 @@
+"""The packed dataset: all clips concatenated into memory-mappable `.npy` files.
+
+A packed directory holds
+    audio.npy          [S] float32, mono, 16 kHz
+    audio_offsets.npy  [C + 1] int64, clip c's samples are audio[off[c]:off[c+1]]
+    landmarks.npy      [F, V, 3] float32 (the dataset's coordinate frame, e.g. metric cm)
+    frame_offsets.npy  [C + 1] int64, clip c's frames are landmarks[off[c]:off[c+1]]
+    valid.npy          [F] bool, per-frame validity
+    pack.json          names of the clips, fps, sample rate, landmark count, coordinate frame
+and is what the C++ batcher reads, zero-copy, through `np.load(..., mmap_mode="r")`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from talkmesh_jax import FPS, SAMPLE_RATE, TalkmeshError
+
+PACK_FORMAT = "talkmesh-packed"
+PACK_VERSION = 1
+_ARRAYS = ("audio", "audio_offsets", "landmarks", "frame_offsets", "valid")
+
+
+@dataclass(frozen=True)
+class PackedClips:
+    """Concatenated clips; arrays may be `np.memmap`s (see module docstring for shapes)."""
+
+    audio: np.ndarray
+    audio_offsets: np.ndarray
+    landmarks: np.ndarray
+    frame_offsets: np.ndarray
+    valid: np.ndarray
+    names: list[str] = field(default_factory=list)
+    fps: int = FPS
+    sample_rate: int = SAMPLE_RATE
+    coordinate_frame: str = "unknown"
+
+    @property
+    def num_clips(self) -> int:
+        return len(self.frame_offsets) - 1
+
+    @property
+    def num_vertices(self) -> int:
+        return int(self.landmarks.shape[1])
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.landmarks.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        return sum(int(getattr(self, name).nbytes) for name in _ARRAYS)
+
+    def clip_frames(self, clip: int) -> np.ndarray:
+        """[T, V, 3] landmarks of one clip (a view)."""
+        return self.landmarks[self.frame_offsets[clip] : self.frame_offsets[clip + 1]]
+
+
+def concatenate_clips(
+    audios: Iterable[np.ndarray],
+    landmarks: Iterable[np.ndarray],
+    valids: Iterable[np.ndarray],
+    names: list[str] | None = None,
+    **metadata: object,
+) -> PackedClips:
+    """In-memory `PackedClips` from per-clip arrays ([S_c] audio, [T_c, V, 3], [T_c] bool)."""
+    audios, landmarks, valids = list(audios), list(landmarks), list(valids)
+    if not (len(audios) == len(landmarks) == len(valids)) or not audios:
+        raise ValueError("need the same, non-zero number of audio, landmark and validity arrays")
+    return PackedClips(
+        audio=np.concatenate([np.asarray(a, np.float32) for a in audios]),
+        audio_offsets=_offsets([len(a) for a in audios]),
+        landmarks=np.concatenate([np.asarray(x, np.float32) for x in landmarks]),
+        frame_offsets=_offsets([len(x) for x in landmarks]),
+        valid=np.concatenate([np.asarray(v, bool) for v in valids]),
+        names=list(names) if names is not None else [f"clip{i:05d}" for i in range(len(audios))],
+        **metadata,
+    )
+
+
+def _offsets(lengths: list[int]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+
+def write_packed(clips: PackedClips, directory: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Writes `clips` to `directory` atomically (a temporary sibling, then a rename)."""
+    target = Path(directory)
+    if target.exists() and not overwrite:
+        raise TalkmeshError(f"{target}: already exists (pass overwrite=True to replace it)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for name in _ARRAYS:
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(getattr(clips, name)))
+        meta = {
+            "format": PACK_FORMAT,
+            "version": PACK_VERSION,
+            "names": clips.names,
+            "fps": clips.fps,
+            "sample_rate": clips.sample_rate,
+            "num_landmarks": clips.num_vertices,
+            "coordinate_frame": clips.coordinate_frame,
+        }
+        (tmp / "pack.json").write_text(json.dumps(meta, indent=1))
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def load_packed(directory: str | os.PathLike, mmap: bool = True) -> PackedClips:
+    """Opens a packed directory; with `mmap` the arrays are read-only `np.memmap`s."""
+    root = Path(directory)
+    meta_path = root / "pack.json"
+    if not meta_path.is_file():
+        raise TalkmeshError(f"{meta_path}: missing (not a packed dataset directory)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as err:
+        raise TalkmeshError(f"{meta_path}: not valid JSON ({err})") from None
+    if meta.get("format") != PACK_FORMAT or meta.get("version") != PACK_VERSION:
+        raise TalkmeshError(f"{meta_path}: not a {PACK_FORMAT} v{PACK_VERSION} file")
+    arrays = {}
+    for name in _ARRAYS:
+        path = root / f"{name}.npy"
+        try:
+            arrays[name] = np.load(path, mmap_mode="r" if mmap else None)
+        except (OSError, ValueError) as err:
+            raise TalkmeshError(f"{path}: cannot be read ({err})") from None
+    return PackedClips(
+        **arrays,
+        names=list(meta["names"]),
+        fps=int(meta["fps"]),
+        sample_rate=int(meta["sample_rate"]),
+        coordinate_frame=str(meta.get("coordinate_frame", "unknown")),
+    )
