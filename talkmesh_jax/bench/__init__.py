@@ -1,0 +1,1 @@
+"""Benchmarks behind `talkmesh bench …`: each prints a table and can write JSON."""

@@ -1,0 +1,247 @@
+"""`talkmesh bench loader`: throughput of the windowed batcher against its baselines.
+
+Measured on one generated dataset (random audio and landmarks of realistic size, packed to disk
+and memory-mapped), all in one run so that the ratios are meaningful on a noisy machine:
+  memcpy        plain contiguous copy of the same bytes per batch (the bytes-moved bound)
+  cpp           the C++ batcher filling preallocated buffers, 1 thread and all cores
+  numpy         the pure-numpy reference (same output)
+  grain         the Grain pipeline (C++ batcher, all cores, background prefetch)
+  seed_style    the original project's way: per-item numpy slicing, then
+                transformers.WhisperFeatureExtractor (30 s padded log-mel) on each window
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from talkmesh_jax import SAMPLE_RATE, SAMPLES_PER_FRAME, TalkmeshError
+from talkmesh_jax._batcher import row_bytes
+from talkmesh_jax.bench.timing import calls_per_second, machine_info
+from talkmesh_jax.data.packed import PackedClips, concatenate_clips, load_packed, write_packed
+from talkmesh_jax.data.pipeline import make_pipeline
+from talkmesh_jax.data.reference import NumpyWindowBatcher
+from talkmesh_jax.data.windows import WindowSpec, create_batcher
+
+TARGET_CPP_VS_MEMCPY = 0.5  # one thread
+TARGET_CPP_VS_SEED_STYLE = 50.0
+
+
+@dataclass(frozen=True)
+class LoaderBenchConfig:
+    minutes: float = 30.0  # of audio in the generated dataset
+    num_vertices: int = 478
+    batch_size: int = 8
+    window_frames: int = 125
+    stride_frames: int = 25
+    threads: int = 0  # "all cores" thread count; 0 = os.cpu_count()
+    round_seconds: float = 0.25
+    seed: int = 0
+
+
+def generate_clips(minutes: float, num_vertices: int, seed: int = 0) -> PackedClips:
+    """Random clips of 20–120 s totalling `minutes`, with short invalid stretches."""
+    rng = np.random.default_rng(seed)
+    total_frames = int(minutes * 60 * 25)
+    lengths = []
+    while sum(lengths) < total_frames:
+        lengths.append(int(min(rng.integers(500, 3000), total_frames - sum(lengths))))
+    audios, landmarks, valids = [], [], []
+    for n in lengths:
+        audios.append(0.1 * rng.standard_normal(n * SAMPLES_PER_FRAME, dtype=np.float32))
+        landmarks.append(rng.standard_normal((n, num_vertices, 3), dtype=np.float32))
+        valid = np.ones(n, bool)
+        for start in rng.integers(0, n, size=max(1, n // 500)):
+            valid[start : start + rng.integers(5, 50)] = False
+        valids.append(valid)
+    return concatenate_clips(audios, landmarks, valids, coordinate_frame="random")
+
+
+def run_loader_bench(config: LoaderBenchConfig, progress: bool = True) -> dict:
+    """Runs every measurement; returns the JSON-ready results (see module docstring)."""
+    threads = config.threads or os.cpu_count() or 1
+    least = 2 * config.batch_size * config.window_frames / (25 * 60)
+    if config.minutes < least:
+        raise TalkmeshError(
+            f"--minutes {config.minutes:g} is too small: the dataset must hold two batches "
+            f"({least:.2f} minutes at batch size {config.batch_size})"
+        )
+    spec = WindowSpec(
+        window_frames=config.window_frames,
+        stride_frames=config.stride_frames,
+        batch_size=config.batch_size,
+        jitter=True,
+        seed=config.seed,
+    )
+    bar = tqdm(total=7, desc="bench loader", unit="step", disable=not progress)
+    with tempfile.TemporaryDirectory(prefix="talkmesh-bench-") as tmp:
+        bar.set_postfix_str("generating data")
+        write_packed(
+            generate_clips(config.minutes, config.num_vertices, config.seed), Path(tmp) / "packed"
+        )
+        clips = load_packed(Path(tmp) / "packed", mmap=True)
+        bar.update()
+        rates = _measure_all(clips, spec, threads, config.round_seconds, bar)
+        dataset_bytes = clips.nbytes
+        num_windows = create_batcher(clips, spec, num_threads=1).num_windows(0)
+    bar.close()
+    batch_bytes = config.batch_size * row_bytes(
+        config.window_frames, SAMPLES_PER_FRAME, config.num_vertices
+    )
+    return _results(config, threads, rates, batch_bytes, dataset_bytes, num_windows)
+
+
+def _measure_all(clips: PackedClips, spec: WindowSpec, threads: int, round_s: float, bar) -> dict:
+    """Windows/s of each method (dict keyed by method name)."""
+    b = spec.batch_size
+    rates: dict[str, float] = {}
+
+    def step(name: str, fn, windows_per_call: int) -> None:
+        bar.set_postfix_str(name)
+        rates[name] = windows_per_call * calls_per_second(fn, round_seconds=round_s)
+        bar.update()
+
+    step("memcpy", _memcpy_batch(clips, spec), b)
+    for name, n in (("cpp_1_thread", 1), ("cpp_all_cores", threads)):
+        step(name, _cpp_fill(create_batcher(clips, spec, num_threads=n)), b)
+    step("numpy", _cycle(NumpyWindowBatcher(clips, spec)), b)
+    pipeline = iter(
+        make_pipeline(create_batcher(clips, spec, num_threads=threads), shard=(0, 1), prefetch=4)
+    )
+    step("grain", lambda: next(pipeline), b)
+    step("seed_style", _seed_style_item(clips, spec), 1)
+    return rates
+
+
+def _memcpy_batch(clips: PackedClips, spec: WindowSpec):
+    """One batch's bytes copied contiguously from random places: the bound on any batcher."""
+    rng = np.random.default_rng(1)
+    rows = spec.batch_size * spec.window_frames
+    audio = np.empty(rows * SAMPLES_PER_FRAME, np.float32)
+    landmarks = np.empty((rows, clips.num_vertices, 3), np.float32)
+    mask = np.empty(rows, bool)
+
+    def copy() -> None:
+        a0 = rng.integers(0, len(clips.audio) - len(audio))
+        f0 = rng.integers(0, clips.num_frames - rows)
+        np.copyto(audio, clips.audio[a0 : a0 + len(audio)])
+        np.copyto(landmarks, clips.landmarks[f0 : f0 + rows])
+        np.copyto(mask, clips.valid[f0 : f0 + rows])
+
+    return copy
+
+
+def _cpp_fill(batcher):
+    """Fills preallocated buffers with consecutive batches, epoch after epoch."""
+    b, w, v = batcher.batch_size, batcher.window_frames, batcher.num_vertices
+    out = (
+        np.empty((b, w * batcher.samples_per_frame), np.float32),
+        np.empty((b, w, v, 3), np.float32),
+        np.empty((b, w), bool),
+        np.empty(b, np.int64),
+        np.empty(b, np.int64),
+    )
+    position = [0, 0]  # epoch, batch
+
+    def fill() -> None:
+        epoch, batch = position
+        if batch >= batcher.num_batches(epoch):
+            epoch, batch = epoch + 1, 0
+        batcher.fill_batch(epoch, batch, *out)
+        position[:] = epoch, batch + 1
+
+    return fill
+
+
+def _cycle(batcher):
+    position = [0, 0]
+
+    def get() -> None:
+        epoch, batch = position
+        if batch >= batcher.num_batches(epoch):
+            epoch, batch = epoch + 1, 0
+        batcher.get_batch(epoch, batch)
+        position[:] = epoch, batch + 1
+
+    return get
+
+
+def _seed_style_item(clips: PackedClips, spec: WindowSpec):
+    """The original Dataset.__getitem__: slice one window, then Whisper's 30 s feature extractor."""
+    from transformers import WhisperFeatureExtractor
+
+    extractor = WhisperFeatureExtractor()  # 80 mel bins, pads to 30 s, numpy STFT
+    windows = NumpyWindowBatcher(clips, spec).windows(0)
+    w = spec.window_frames
+    index = [0]
+
+    def item() -> None:
+        clip, start = windows[index[0] % len(windows)]
+        index[0] += 1
+        a0 = clips.audio_offsets[clip] + start * SAMPLES_PER_FRAME
+        f0 = clips.frame_offsets[clip] + start
+        audio = np.array(clips.audio[a0 : a0 + w * SAMPLES_PER_FRAME])
+        _ = np.array(clips.landmarks[f0 : f0 + w])
+        extractor(audio, sampling_rate=SAMPLE_RATE, return_tensors="np")
+
+    return item
+
+
+def _results(config, threads, rates, batch_bytes, dataset_bytes, num_windows) -> dict:
+    window_bytes = batch_bytes / config.batch_size
+    out = {
+        "config": asdict(config),
+        "threads_all_cores": threads,
+        "machine": machine_info(),
+        "dataset_bytes": dataset_bytes,
+        "windows_per_epoch": num_windows,
+        "bytes_per_window": window_bytes,
+    }
+    for name, rate in rates.items():
+        out[f"{name}_windows_per_s"] = rate
+        out[f"{name}_gbps"] = rate * window_bytes / 1e9
+    # Headline keys (the one-thread C++ batcher is "cpp").
+    out["cpp_windows_per_s"] = rates["cpp_1_thread"]
+    out["cpp_gbps"] = out["cpp_1_thread_gbps"]
+    out["cpp_vs_memcpy"] = rates["cpp_1_thread"] / rates["memcpy"]
+    out["cpp_vs_seed_style"] = rates["cpp_1_thread"] / rates["seed_style"]
+    out["targets"] = {
+        f"cpp_vs_memcpy >= {TARGET_CPP_VS_MEMCPY}": out["cpp_vs_memcpy"] >= TARGET_CPP_VS_MEMCPY,
+        f"cpp_vs_seed_style >= {TARGET_CPP_VS_SEED_STYLE}": out["cpp_vs_seed_style"]
+        >= TARGET_CPP_VS_SEED_STYLE,
+    }
+    return out
+
+
+def format_table(results: dict) -> str:
+    """A table a person reads: rate, bandwidth and ratios to the two baselines."""
+    cfg = results["config"]
+    rows = [
+        ("memcpy bound (1 thread)", "memcpy"),
+        ("C++ batcher, 1 thread", "cpp_1_thread"),
+        (f"C++ batcher, {results['threads_all_cores']} threads", "cpp_all_cores"),
+        ("numpy reference", "numpy"),
+        ("Grain pipeline (C++, all cores)", "grain"),
+        ("original: slice + WhisperFeatureExtractor", "seed_style"),
+    ]
+    lines = [
+        f"dataset: {cfg['minutes']:.0f} min, {cfg['num_vertices']} landmarks, "
+        f"{results['dataset_bytes'] / 1e6:.0f} MB; batch {cfg['batch_size']} x "
+        f"{cfg['window_frames']} frames ({results['bytes_per_window'] / 1e6:.2f} MB/window)",
+        f"{'method':44s} {'windows/s':>11s} {'GB/s':>7s} {'vs memcpy':>10s} {'vs original':>12s}",
+    ]
+    for label, key in rows:
+        rate = results[f"{key}_windows_per_s"]
+        lines.append(
+            f"{label:44s} {rate:11.1f} {results[f'{key}_gbps']:7.2f} "
+            f"{rate / results['memcpy_windows_per_s']:10.2f} "
+            f"{rate / results['seed_style_windows_per_s']:11.1f}x"
+        )
+    for target, met in results["targets"].items():
+        lines.append(f"target {target}: {'met' if met else 'NOT met'}")
+    return "\n".join(lines)

@@ -1,0 +1,89 @@
+"""The one `talkmesh` command: parses arguments and calls library functions, nothing more.
+
+Errors meant for users (TalkmeshError, ValueError, OSError) are printed as one line and exit 1;
+set TALKMESH_TRACEBACK=1 to see the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from talkmesh_jax import TalkmeshError, __version__
+
+
+def _bench_loader(args: argparse.Namespace) -> int:
+    from talkmesh_jax.bench.loader import LoaderBenchConfig, format_table, run_loader_bench
+    from talkmesh_jax.fileio import write_json
+
+    config = LoaderBenchConfig(
+        minutes=args.minutes,
+        num_vertices=args.landmarks,
+        batch_size=args.batch_size,
+        window_frames=args.window_frames,
+        stride_frames=args.stride_frames,
+        threads=args.threads,
+        round_seconds=args.round_seconds,
+    )
+    results = run_loader_bench(config, progress=not args.no_progress)
+    print(format_table(results))
+    if args.json:
+        print(f"results written to {write_json(args.json, results)}")
+    return 0
+
+
+def _add_bench(subparsers: argparse._SubParsersAction) -> None:
+    bench = subparsers.add_parser("bench", help="throughput benchmarks (table + JSON)")
+    kinds = bench.add_subparsers(dest="bench", metavar="BENCHMARK", required=True)
+    loader = kinds.add_parser(
+        "loader",
+        help="C++ windowed batcher vs memcpy, numpy, Grain and the original project's loader",
+        description="Generates a packed dataset of random audio and landmarks, then measures "
+        "windows/s and GB/s of each way of making training batches.",
+    )
+    loader.add_argument("--json", metavar="OUT", help="write the results to this JSON file")
+    loader.add_argument("--minutes", type=float, default=30.0, help="minutes of generated audio")
+    loader.add_argument("--landmarks", type=int, default=478, help="landmarks per frame")
+    loader.add_argument("--batch-size", type=int, default=8)
+    loader.add_argument("--window-frames", type=int, default=125, help="frames per window")
+    loader.add_argument("--stride-frames", type=int, default=25, help="frames between windows")
+    loader.add_argument("--threads", type=int, default=0, help="threads for 'all cores' (0: all)")
+    loader.add_argument(
+        "--round-seconds",
+        type=float,
+        default=0.25,
+        help="length of each of the 5 timed rounds per method",
+    )
+    loader.add_argument("--no-progress", action="store_true", help="no progress bar")
+    loader.set_defaults(func=_bench_loader)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="talkmesh",
+        description="Speech to lip-synchronised 3D face landmarks (JAX/Flax).",
+    )
+    parser.add_argument("--version", action="version", version=f"talkmesh-jax {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_bench(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (TalkmeshError, ValueError, OSError) as err:
+        if os.environ.get("TALKMESH_TRACEBACK"):
+            raise
+        print(f"talkmesh: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("talkmesh: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

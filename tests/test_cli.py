@@ -1,0 +1,82 @@
+"""The `talkmesh` command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from talkmesh_jax.cli import build_parser, main
+
+
+def subcommand_paths(parser, prefix=()):
+    """Every command path, e.g. ('bench', 'loader')."""
+    for action in parser._actions:
+        if action.__class__.__name__ == "_SubParsersAction":
+            for name, sub in action.choices.items():
+                yield (*prefix, name)
+                yield from subcommand_paths(sub, (*prefix, name))
+
+
+@pytest.mark.parametrize("path", [(), *subcommand_paths(build_parser())])
+def test_help_everywhere(path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*path, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: talkmesh" in capsys.readouterr().out
+
+
+def test_console_script_is_installed() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "talkmesh_jax.cli", "--version"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and "talkmesh-jax" in result.stdout
+
+
+def test_bench_loader_writes_json(tmp_path, capsys) -> None:
+    out = tmp_path / "bench.json"
+    code = main(
+        [
+            "bench",
+            "loader",
+            "--minutes",
+            "1.5",
+            "--landmarks",
+            "20",
+            "--round-seconds",
+            "0.01",
+            "--no-progress",
+            "--json",
+            str(out),
+        ]
+    )
+    assert code == 0
+    results = json.loads(out.read_text())
+    for key in (
+        "cpp_gbps",
+        "memcpy_gbps",
+        "cpp_windows_per_s",
+        "seed_style_windows_per_s",
+        "grain_windows_per_s",
+        "numpy_windows_per_s",
+        "cpp_all_cores_windows_per_s",
+    ):
+        assert results[key] > 0, key
+    assert results["config"]["num_vertices"] == 20
+    assert "C++ batcher, 1 thread" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--window-frames", "0"], "window_frames must be > 0, got 0"),
+        (["--minutes", "0.2"], "--minutes 0.2 is too small: the dataset must hold two batches"),
+    ],
+)
+def test_bad_argument_is_one_line_and_nonzero(args, message, capsys) -> None:
+    code = main(["bench", "loader", "--minutes", "1", "--no-progress", *args])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(f"talkmesh: error: {message}") and err.count("\n") == 1
