@@ -26,6 +26,7 @@ def _bench_loader(args: argparse.Namespace) -> int:
         stride_frames=args.stride_frames,
         threads=args.threads,
         round_seconds=args.round_seconds,
+        data=args.data,
     )
     results = run_loader_bench(config, progress=not args.no_progress)
     print(format_table(results))
@@ -44,8 +45,11 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> None:
         "windows/s and GB/s of each way of making training batches.",
     )
     loader.add_argument("--json", metavar="OUT", help="write the results to this JSON file")
+    loader.add_argument(
+        "--data", metavar="PACKED", help="measure on this packed dataset instead of generated data"
+    )
     loader.add_argument("--minutes", type=float, default=30.0, help="minutes of generated audio")
-    loader.add_argument("--landmarks", type=int, default=478, help="landmarks per frame")
+    loader.add_argument("--landmarks", type=int, default=478, help="landmarks per generated frame")
     loader.add_argument("--batch-size", type=int, default=8)
     loader.add_argument("--window-frames", type=int, default=125, help="frames per window")
     loader.add_argument("--stride-frames", type=int, default=25, help="frames between windows")

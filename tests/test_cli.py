@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from talkmesh_jax.cli import build_parser, main
@@ -64,8 +65,26 @@ def test_bench_loader_writes_json(tmp_path, capsys) -> None:
         "cpp_all_cores_windows_per_s",
     ):
         assert results[key] > 0, key
-    assert results["config"]["num_vertices"] == 20
+    assert results["dataset"]["num_vertices"] == 20
     assert "C++ batcher, 1 thread" in capsys.readouterr().out
+
+
+def test_bench_loader_on_a_packed_dataset(tmp_path, capsys) -> None:
+    from talkmesh_jax.data.packed import write_packed
+    from tests.helpers import random_clips
+
+    clips = random_clips(np.random.default_rng(0), num_clips=3, num_vertices=7, max_frames=900)
+    write_packed(clips, tmp_path / "packed")
+    out = tmp_path / "bench.json"
+    args = ["--data", str(tmp_path / "packed"), "--window-frames", "50", "--stride-frames", "10"]
+    code = main(
+        ["bench", "loader", *args, "--round-seconds", "0.01", "--no-progress", "--json", str(out)]
+    )
+    assert code == 0
+    results = json.loads(out.read_text())
+    assert results["dataset"]["source"] == str(tmp_path / "packed")
+    assert results["dataset"]["num_vertices"] == 7
+    assert results["bytes_per_window"] == 50 * 640 * 4 + 50 * 7 * 12 + 50
 
 
 @pytest.mark.parametrize(
@@ -73,6 +92,7 @@ def test_bench_loader_writes_json(tmp_path, capsys) -> None:
     [
         (["--window-frames", "0"], "window_frames must be > 0, got 0"),
         (["--minutes", "0.2"], "--minutes 0.2 is too small: the dataset must hold two batches"),
+        (["--data", "/nonexistent"], "/nonexistent/pack.json: missing"),
     ],
 )
 def test_bad_argument_is_one_line_and_nonzero(args, message, capsys) -> None:

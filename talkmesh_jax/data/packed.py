@@ -110,13 +110,22 @@ def write_packed(clips: PackedClips, directory: str | os.PathLike, overwrite: bo
             "coordinate_frame": clips.coordinate_frame,
         }
         (tmp / "pack.json").write_text(json.dumps(meta, indent=1))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
+        _replace_directory(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _replace_directory(new: Path, target: Path) -> None:
+    """Puts `new` at `target`; an existing `target` is moved aside first and removed after."""
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+        os.replace(target, old / target.name)
+    os.replace(new, target)
+    if old is not None:
+        shutil.rmtree(old)
 
 
 def load_packed(directory: str | os.PathLike, mmap: bool = True) -> PackedClips:

@@ -10,7 +10,7 @@ import pytest
 from talkmesh_jax import _batcher
 from talkmesh_jax.data.reference import NumpyWindowBatcher, SplitMix64
 from talkmesh_jax.data.windows import WindowSpec, create_batcher
-from tests.conftest import labelled_clips, random_clips
+from tests.helpers import labelled_clips, random_clips
 
 KEYS = ("audio", "landmarks", "mask", "clip", "start")
 

@@ -10,7 +10,7 @@ import pytest
 from talkmesh_jax import TalkmeshError
 from talkmesh_jax.data.packed import concatenate_clips, load_packed, write_packed
 from talkmesh_jax.data.windows import WindowSpec, create_batcher
-from tests.conftest import random_clips
+from tests.helpers import random_clips
 
 
 def test_round_trip_is_memory_mapped_and_equal(tmp_path, rng) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from talkmesh_jax.data.pipeline import WindowBatchDataset, make_pipeline, process_shard
 from talkmesh_jax.data.windows import WindowSpec, create_batcher
-from tests.conftest import random_clips
+from tests.helpers import random_clips
 
 SPEC = WindowSpec(window_frames=16, stride_frames=5, batch_size=3, jitter=True, seed=11)
 
