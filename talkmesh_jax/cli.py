@@ -35,6 +35,25 @@ def _bench_loader(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_encoder(args: argparse.Namespace) -> int:
+    from talkmesh_jax.bench.encoder import EncoderBenchConfig, format_table, run_encoder_bench
+    from talkmesh_jax.fileio import write_json
+
+    config = EncoderBenchConfig(
+        size=args.size,
+        batch_size=args.batch_size,
+        window_seconds=args.window_seconds,
+        dtype=args.dtype,
+        torch_device=args.torch_device,
+        round_seconds=args.round_seconds,
+    )
+    results = run_encoder_bench(config, progress=not args.no_progress)
+    print(format_table(results))
+    if args.json:
+        print(f"results written to {write_json(args.json, results)}")
+    return 0
+
+
 def _add_bench(subparsers: argparse._SubParsersAction) -> None:
     bench = subparsers.add_parser("bench", help="throughput benchmarks (table + JSON)")
     kinds = bench.add_subparsers(dest="bench", metavar="BENCHMARK", required=True)
@@ -62,6 +81,32 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> None:
     )
     loader.add_argument("--no-progress", action="store_true", help="no progress bar")
     loader.set_defaults(func=_bench_loader)
+
+    encoder = kinds.add_parser(
+        "encoder",
+        help="Whisper encoder: ours (JAX, 30 s padded and 5 s windows) vs PyTorch transformers",
+        description="Random weights of a real Whisper size, the same in both frameworks; audio "
+        "seconds encoded per second. Needs torch (the test extra).",
+    )
+    encoder.add_argument("--json", metavar="OUT", help="write the results to this JSON file")
+    encoder.add_argument("--size", default="tiny", help="tiny, base, small, medium or large-v3")
+    encoder.add_argument("--batch-size", type=int, default=8)
+    encoder.add_argument("--window-seconds", type=float, default=5.0)
+    encoder.add_argument(
+        "--dtype",
+        choices=["float32", "bfloat16"],
+        default="float32",
+        help="compute precision of ours",
+    )
+    encoder.add_argument("--torch-device", default="cpu", help="device of the torch reference")
+    encoder.add_argument(
+        "--round-seconds",
+        type=float,
+        default=1.0,
+        help="length of each of the 3 timed rounds per method",
+    )
+    encoder.add_argument("--no-progress", action="store_true", help="no progress bar")
+    encoder.set_defaults(func=_bench_encoder)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,193 @@
+"""`talkmesh bench encoder`: Whisper encoder throughput, ours (JAX) against the PyTorch reference.
+
+One random-weight checkpoint of a real architecture size is made with `transformers` (PyTorch),
+saved, and loaded into the Flax encoder, so both sides compute with the same weights:
+  (a) torch_padded   transformers: WhisperFeatureExtractor + encoder on 30 s of padded audio
+                     (the original project's way)
+  (b) jax_padded     ours, log-mel + encoder on 30 s of padded audio, jit-compiled
+  (c) jax_window     ours on the 5 s windows alone
+Both of ours keep the positions of the window (250 for 5 s); (a) returns all 1500.
+Throughput is audio seconds encoded per second (batch 8 of 5 s windows = 40 s per call). The run
+also reports how far (b) is from (a) and how far (c) is from (b) on the window's positions.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from talkmesh_jax import SAMPLE_RATE, TalkmeshError
+from talkmesh_jax.bench.signals import speechlike
+from talkmesh_jax.bench.timing import calls_per_second, machine_info
+from talkmesh_jax.models.whisper import WHISPER_SIZES, WhisperEncoderConfig
+
+# Dense peak TFLOP/s by device kind and compute dtype (float32 matmuls run as TF32 on these).
+PEAK_TFLOPS = {
+    "H100": {"float32": 494.7, "bfloat16": 989.4},
+    "H200": {"float32": 494.7, "bfloat16": 989.4},
+}
+
+
+@dataclass(frozen=True)
+class EncoderBenchConfig:
+    size: str = "tiny"
+    batch_size: int = 8
+    window_seconds: float = 5.0
+    dtype: str = "float32"
+    torch_device: str = "cpu"
+    round_seconds: float = 1.0
+    rounds: int = 3
+
+
+def encoder_flops(config: WhisperEncoderConfig, mel_frames: int) -> float:
+    """Forward FLOPs of the encoder for one example of `mel_frames` log-mel frames."""
+    d, f, t = config.d_model, config.encoder_ffn_dim, (mel_frames + 1) // 2
+    convs = 2 * 3 * config.num_mel_bins * d * mel_frames + 2 * 3 * d * d * t
+    per_layer = 2 * t * (4 * d * d + 2 * d * f) + 2 * 2 * t * t * d
+    return float(convs + config.encoder_layers * per_layer)
+
+
+def run_encoder_bench(config: EncoderBenchConfig, progress: bool = True) -> dict:
+    """Runs (a), (b), (c); returns the JSON-ready results (see module docstring)."""
+    if config.size not in WHISPER_SIZES:
+        raise TalkmeshError(f"--size must be one of {sorted(WHISPER_SIZES)}, got {config.size!r}")
+    import jax
+    import jax.numpy as jnp
+    import torch
+    from transformers import WhisperFeatureExtractor
+
+    from talkmesh_jax.models.audio_encoder import DTYPES
+    from talkmesh_jax.models.whisper import WhisperAudioEncoder
+    from talkmesh_jax.models.whisper_weights import load_whisper_encoder
+
+    bar = tqdm(total=4, desc="bench encoder", unit="step", disable=not progress)
+    whisper = WHISPER_SIZES[config.size]
+    samples = int(config.window_seconds * SAMPLE_RATE)
+    audio = speechlike(config.batch_size, samples)
+    torch_model = _random_torch_whisper(whisper).to(config.torch_device)
+    with tempfile.TemporaryDirectory(prefix="talkmesh-whisper-") as tmp:
+        torch_model.save_pretrained(tmp)
+        loaded, params = load_whisper_encoder(tmp)
+    variables = {"params": {"encoder": params}}
+    extractor = WhisperFeatureExtractor(feature_size=whisper.num_mel_bins)
+    bar.update()
+
+    def torch_padded() -> np.ndarray:
+        feats = extractor(list(audio), sampling_rate=SAMPLE_RATE, return_tensors="pt")
+        with torch.no_grad():
+            hidden = torch_model.encoder(feats.input_features.to(config.torch_device))
+        return hidden.last_hidden_state.float().cpu().numpy()
+
+    def jax_encoder(pad_to_30s: bool):
+        module = WhisperAudioEncoder(loaded, pad_to_30s=pad_to_30s, dtype=DTYPES[config.dtype])
+        apply = jax.jit(module.apply)
+        device_audio = jnp.asarray(audio)
+        return lambda: jax.block_until_ready(apply(variables, device_audio))
+
+    calls = {
+        "torch_padded": torch_padded,
+        "jax_padded": jax_encoder(True),
+        "jax_window": jax_encoder(False),
+    }
+    rates, outputs = {}, {}
+    for name, fn in calls.items():
+        bar.set_postfix_str(name)
+        outputs[name] = np.asarray(fn(), np.float32)
+        rates[name] = calls_per_second(fn, round_seconds=config.round_seconds, rounds=config.rounds)
+        bar.update()
+    bar.close()
+    keep = outputs["jax_window"].shape[1]
+    return _results(config, whisper, rates, outputs, keep, samples, jax.devices()[0])
+
+
+def _random_torch_whisper(whisper: WhisperEncoderConfig):
+    import torch
+    from transformers import WhisperConfig, WhisperModel
+
+    torch.manual_seed(0)
+    hf = WhisperConfig(
+        **whisper.as_dict(),
+        decoder_layers=1,
+        decoder_attention_heads=whisper.encoder_attention_heads,
+        decoder_ffn_dim=whisper.encoder_ffn_dim,
+        vocab_size=64,
+        max_target_positions=16,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=1,
+    )
+    return WhisperModel(hf).eval()
+
+
+def _results(config, whisper, rates, outputs, keep, samples, device) -> dict:
+    audio_seconds = config.batch_size * config.window_seconds
+    padded = outputs["jax_padded"]
+    window_diff = np.abs(outputs["jax_window"] - padded[:, :keep])
+    out = {
+        "config": asdict(config),
+        "whisper": whisper.as_dict(),
+        "machine": machine_info(),
+        "jax_device": f"{device.platform} ({device.device_kind})",
+        "padded_max_abs_diff_jax_vs_torch": float(
+            np.abs(padded - outputs["torch_padded"][:, :keep]).max()
+        ),
+        "window_vs_padded_max_abs_diff": float(window_diff.max()),
+        "window_vs_padded_rel_rms": float(
+            np.sqrt((window_diff**2).mean() / (padded[:, :keep] ** 2).mean())
+        ),
+    }
+    for name, rate in rates.items():
+        out[f"{name}_audio_s_per_s"] = rate * audio_seconds
+    out["jax_padded_vs_torch"] = rates["jax_padded"] / rates["torch_padded"]
+    out["jax_window_vs_torch"] = rates["jax_window"] / rates["torch_padded"]
+    flops_padded = config.batch_size * encoder_flops(whisper, 3000)
+    out["jax_padded_tflops"] = flops_padded * rates["jax_padded"] / 1e12
+    out["jax_window_tflops"] = (
+        config.batch_size * encoder_flops(whisper, samples // 160) * rates["jax_window"] / 1e12
+    )
+    peak = next((p for kind, p in PEAK_TFLOPS.items() if kind in device.device_kind), None)
+    if peak is not None:
+        out["peak_tflops"] = peak[config.dtype]
+        out["jax_padded_fraction_of_peak"] = out["jax_padded_tflops"] / peak[config.dtype]
+    out["targets"] = {
+        "jax_padded >= 1.0x torch_padded": out["jax_padded_vs_torch"] >= 1.0,
+        "jax_window >= 5x torch_padded": out["jax_window_vs_torch"] >= 5.0,
+    }
+    return out
+
+
+def format_table(results: dict) -> str:
+    cfg = results["config"]
+    lines = [
+        f"Whisper-{cfg['size']} encoder (random weights), batch {cfg['batch_size']} x "
+        f"{cfg['window_seconds']:g} s, {cfg['dtype']}, JAX on {results['jax_device']}, "
+        f"torch on {cfg['torch_device']}",
+        f"{'method':44s} {'audio s/s':>10s} {'vs torch':>9s} {'TFLOP/s':>8s}",
+    ]
+    rows = [
+        ("(a) torch, 30 s padded (original)", "torch_padded", None),
+        ("(b) ours, 30 s padded", "jax_padded", "jax_padded_tflops"),
+        ("(c) ours, 5 s windows", "jax_window", "jax_window_tflops"),
+    ]
+    for label, key, flops in rows:
+        rate = results[f"{key}_audio_s_per_s"]
+        ratio = rate / results["torch_padded_audio_s_per_s"]
+        tflops = f"{results[flops]:8.2f}" if flops else f"{'':8s}"
+        lines.append(f"{label:44s} {rate:10.1f} {ratio:8.2f}x {tflops}")
+    if "peak_tflops" in results:
+        lines.append(
+            f"(b) is {100 * results['jax_padded_fraction_of_peak']:.1f} % of the "
+            f"{results['peak_tflops']:g} TFLOP/s peak"
+        )
+    lines.append(
+        f"max |(b) - (a)| = {results['padded_max_abs_diff_jax_vs_torch']:.2e}; "
+        f"(c) vs (b) on the window: max {results['window_vs_padded_max_abs_diff']:.3f}, "
+        f"relative RMS {results['window_vs_padded_rel_rms']:.3f}"
+    )
+    for target, met in results["targets"].items():
+        lines.append(f"target {target}: {'met' if met else 'NOT met'}")
+    return "\n".join(lines)

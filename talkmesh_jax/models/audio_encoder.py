@@ -1,0 +1,70 @@
+"""Choosing the audio encoder by config: Whisper (pretrained or random) or the light conv one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from talkmesh_jax import TalkmeshError
+from talkmesh_jax.models.conv_audio import ConvAudioEncoder
+from talkmesh_jax.models.whisper import WHISPER_SIZES, WhisperAudioEncoder
+
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+
+
+@dataclass(frozen=True)
+class AudioEncoderConfig:
+    """kind: 'whisper' or 'conv'. checkpoint: a Whisper directory or cached model id (None: random
+    weights of `size`). pad_to_30s: encode 30 s of padded audio as the original project did.
+    frozen: no gradients into the encoder. dtype: compute precision ('float32' or 'bfloat16')."""
+
+    kind: str = "whisper"
+    checkpoint: str | None = None
+    size: str = "small"
+    pad_to_30s: bool = False
+    frozen: bool = True
+    dtype: str = "float32"
+    conv_channels: int = 128
+    conv_features: int = 128
+
+    @classmethod
+    def from_dict(cls, values: dict, source: str = "audio_encoder") -> AudioEncoderConfig:
+        known = {f.name for f in fields(cls)}
+        for key in values:
+            if key not in known:
+                raise TalkmeshError(
+                    f"{source}: unknown field {key!r} (known: {', '.join(sorted(known))})"
+                )
+        config = cls(**values)
+        if config.kind not in ("whisper", "conv"):
+            raise TalkmeshError(f"{source}: kind must be 'whisper' or 'conv', got {config.kind!r}")
+        if config.dtype not in DTYPES:
+            raise TalkmeshError(
+                f"{source}: dtype must be one of {sorted(DTYPES)}, got {config.dtype!r}"
+            )
+        if config.checkpoint is None and config.size not in WHISPER_SIZES:
+            raise TalkmeshError(
+                f"{source}: size must be one of {sorted(WHISPER_SIZES)}, got {config.size!r}"
+            )
+        return config
+
+
+def build_audio_encoder(config: AudioEncoderConfig) -> tuple[nn.Module, dict | None]:
+    """(module, pretrained params or None). The module maps audio [B, S] → features [B, T', D]:
+    Whisper at 50 positions/s (D = d_model), conv at 25 frames/s (D = conv_features)."""
+    dtype = DTYPES[config.dtype]
+    if config.kind == "conv":
+        encoder = ConvAudioEncoder(config.conv_channels, config.conv_features, dtype=dtype)
+        return encoder, None
+    params = None
+    if config.checkpoint is not None:
+        from talkmesh_jax.models.whisper_weights import load_whisper_encoder
+
+        whisper, encoder_params = load_whisper_encoder(config.checkpoint)
+        params = {"encoder": encoder_params}
+    else:
+        whisper = WHISPER_SIZES[config.size]
+    module = WhisperAudioEncoder(whisper, config.pad_to_30s, config.frozen, dtype)
+    return module, params
