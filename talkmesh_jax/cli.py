@@ -14,9 +14,18 @@ from collections.abc import Sequence
 from talkmesh_jax import TalkmeshError, __version__
 
 
+def _report(args: argparse.Namespace, results: dict, format_table) -> int:
+    """Prints a benchmark's table and writes its JSON when --json was given."""
+    from talkmesh_jax.fileio import write_json
+
+    print(format_table(results))
+    if args.json:
+        print(f"results written to {write_json(args.json, results)}")
+    return 0
+
+
 def _bench_loader(args: argparse.Namespace) -> int:
     from talkmesh_jax.bench.loader import LoaderBenchConfig, format_table, run_loader_bench
-    from talkmesh_jax.fileio import write_json
 
     config = LoaderBenchConfig(
         minutes=args.minutes,
@@ -28,16 +37,11 @@ def _bench_loader(args: argparse.Namespace) -> int:
         round_seconds=args.round_seconds,
         data=args.data,
     )
-    results = run_loader_bench(config, progress=not args.no_progress)
-    print(format_table(results))
-    if args.json:
-        print(f"results written to {write_json(args.json, results)}")
-    return 0
+    return _report(args, run_loader_bench(config, progress=not args.no_progress), format_table)
 
 
 def _bench_encoder(args: argparse.Namespace) -> int:
     from talkmesh_jax.bench.encoder import EncoderBenchConfig, format_table, run_encoder_bench
-    from talkmesh_jax.fileio import write_json
 
     config = EncoderBenchConfig(
         size=args.size,
@@ -47,11 +51,7 @@ def _bench_encoder(args: argparse.Namespace) -> int:
         torch_device=args.torch_device,
         round_seconds=args.round_seconds,
     )
-    results = run_encoder_bench(config, progress=not args.no_progress)
-    print(format_table(results))
-    if args.json:
-        print(f"results written to {write_json(args.json, results)}")
-    return 0
+    return _report(args, run_encoder_bench(config, progress=not args.no_progress), format_table)
 
 
 def _add_bench(subparsers: argparse._SubParsersAction) -> None:

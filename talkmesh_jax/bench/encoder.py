@@ -103,12 +103,11 @@ def run_encoder_bench(config: EncoderBenchConfig, progress: bool = True) -> dict
     return _results(config, whisper, rates, outputs, keep, samples, jax.devices()[0])
 
 
-def _random_torch_whisper(whisper: WhisperEncoderConfig):
-    import torch
-    from transformers import WhisperConfig, WhisperModel
+def hf_whisper_config(whisper: WhisperEncoderConfig):
+    """A `transformers.WhisperConfig` with this encoder and a minimal decoder (random models)."""
+    from transformers import WhisperConfig
 
-    torch.manual_seed(0)
-    hf = WhisperConfig(
+    return WhisperConfig(
         **whisper.as_dict(),
         decoder_layers=1,
         decoder_attention_heads=whisper.encoder_attention_heads,
@@ -120,7 +119,14 @@ def _random_torch_whisper(whisper: WhisperEncoderConfig):
         eos_token_id=2,
         decoder_start_token_id=1,
     )
-    return WhisperModel(hf).eval()
+
+
+def _random_torch_whisper(whisper: WhisperEncoderConfig):
+    import torch
+    from transformers import WhisperModel
+
+    torch.manual_seed(0)
+    return WhisperModel(hf_whisper_config(whisper)).eval()
 
 
 def _results(config, whisper, rates, outputs, keep, samples, device) -> dict:

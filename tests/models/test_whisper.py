@@ -19,29 +19,15 @@ from transformers import (
 
 from talkmesh_jax import TalkmeshError
 from talkmesh_jax.audio import WHISPER_SAMPLES, log_mel_spectrogram
+from talkmesh_jax.bench.encoder import hf_whisper_config
 from talkmesh_jax.bench.signals import speechlike
 from talkmesh_jax.models.audio_encoder import AudioEncoderConfig, build_audio_encoder
-from talkmesh_jax.models.whisper import WhisperAudioEncoder, WhisperEncoder
+from talkmesh_jax.models.whisper import WhisperAudioEncoder, WhisperEncoder, WhisperEncoderConfig
 from talkmesh_jax.models.whisper_weights import load_whisper_encoder
 
 
 def small_config(bins: int = 80) -> WhisperConfig:
-    return WhisperConfig(
-        d_model=64,
-        encoder_layers=2,
-        encoder_attention_heads=4,
-        encoder_ffn_dim=128,
-        decoder_layers=1,
-        decoder_attention_heads=4,
-        decoder_ffn_dim=128,
-        num_mel_bins=bins,
-        vocab_size=64,
-        max_target_positions=16,
-        pad_token_id=0,
-        bos_token_id=1,
-        eos_token_id=2,
-        decoder_start_token_id=1,
-    )
+    return hf_whisper_config(WhisperEncoderConfig(bins, 64, 2, 4, 128, 1500))
 
 
 def save_random(tmp_path, bins: int = 80, cls=WhisperModel, **save_kwargs):
