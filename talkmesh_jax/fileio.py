@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from talkmesh_jax import TalkmeshError
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -35,3 +37,14 @@ def write_json(path: str | os.PathLike, data: object) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
     return Path(path)
+
+
+def read_json(path: str | os.PathLike, missing_hint: str = "") -> object:
+    """Parsed JSON; a missing or malformed file is a TalkmeshError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise TalkmeshError(f"{path}: missing{f' ({missing_hint})' if missing_hint else ''}")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise TalkmeshError(f"{path}: not valid JSON ({err})") from None

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from talkmesh_jax import FPS, SAMPLE_RATE, TalkmeshError
+from talkmesh_jax.fileio import read_json
 
 PACK_FORMAT = "talkmesh-packed"
 PACK_VERSION = 1
@@ -132,12 +133,7 @@ def load_packed(directory: str | os.PathLike, mmap: bool = True) -> PackedClips:
     """Opens a packed directory; with `mmap` the arrays are read-only `np.memmap`s."""
     root = Path(directory)
     meta_path = root / "pack.json"
-    if not meta_path.is_file():
-        raise TalkmeshError(f"{meta_path}: missing (not a packed dataset directory)")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as err:
-        raise TalkmeshError(f"{meta_path}: not valid JSON ({err})") from None
+    meta = read_json(meta_path, "not a packed dataset directory")
     if meta.get("format") != PACK_FORMAT or meta.get("version") != PACK_VERSION:
         raise TalkmeshError(f"{meta_path}: not a {PACK_FORMAT} v{PACK_VERSION} file")
     arrays = {}

@@ -20,6 +20,7 @@ import numpy as np
 from flax.traverse_util import flatten_dict, unflatten_dict
 
 from talkmesh_jax import TalkmeshError
+from talkmesh_jax.fileio import read_json
 from talkmesh_jax.models.whisper import WhisperEncoder, WhisperEncoderConfig
 
 ENCODER_PREFIXES = ("model.encoder.", "encoder.")  # WhisperForConditionalGeneration, WhisperModel
@@ -143,12 +144,6 @@ def load_whisper_encoder(name_or_path: str | os.PathLike) -> tuple[WhisperEncode
     """(config, params) of a Whisper checkpoint's encoder; params fit `WhisperEncoder(config)`."""
     directory = resolve_checkpoint(name_or_path)
     config_file = directory / "config.json"
-    if not config_file.is_file():
-        raise TalkmeshError(f"{config_file}: missing")
-    try:
-        hf_config = json.loads(config_file.read_text())
-    except json.JSONDecodeError as err:
-        raise TalkmeshError(f"{config_file}: not valid JSON ({err})") from None
-    config = WhisperEncoderConfig.from_hf(hf_config, str(config_file))
+    config = WhisperEncoderConfig.from_hf(read_json(config_file), str(config_file))
     params = encoder_params_from_tensors(read_tensors(directory), config, str(directory))
     return config, params
