@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from talkmesh_jax import TalkmeshError, __version__
+from talkmesh_jax.cli_data import add_data_commands
 
 
 def _report(args: argparse.Namespace, results: dict, format_table) -> int:
@@ -116,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"talkmesh-jax {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_data_commands(subparsers)
     _add_bench(subparsers)
     return parser
 

@@ -16,7 +16,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,19 +93,77 @@ def _offsets(lengths: list[int]) -> np.ndarray:
 
 
 def write_packed(clips: PackedClips, directory: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Writes `clips` to `directory` atomically (a temporary sibling, then a rename)."""
+    """Writes in-memory `clips` to `directory` atomically (a temporary sibling, then a rename)."""
+    arrays = {name: getattr(clips, name) for name in _ARRAYS}
+    with _packed_directory(directory, overwrite, clips.names, clips) as tmp:
+        for name, array in arrays.items():
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(array))
+    return Path(directory)
+
+
+def write_packed_streaming(
+    directory: str | os.PathLike,
+    names: list[str],
+    audio_lengths: list[int],
+    frame_counts: list[int],
+    num_vertices: int,
+    load_clip: Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]],
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+    **metadata: object,
+) -> Path:
+    """Packs clips one at a time into memory-mapped files, so datasets larger than RAM pack.
+
+    `load_clip(i)` returns clip i's (audio [S_i], landmarks [T_i, V, 3], valid [T_i]) with the
+    lengths given; `progress(frames)` is called after each clip. Atomic like `write_packed`.
+    """
+    audio_offsets, frame_offsets = _offsets(audio_lengths), _offsets(frame_counts)
+    info = PackedClips(
+        audio=np.zeros(0, np.float32),
+        audio_offsets=audio_offsets,
+        landmarks=np.zeros((0, num_vertices, 3), np.float32),
+        frame_offsets=frame_offsets,
+        valid=np.zeros(0, bool),
+        names=names,
+        **metadata,
+    )
+    with _packed_directory(directory, overwrite, names, info) as tmp:
+        np.save(tmp / "audio_offsets.npy", audio_offsets)
+        np.save(tmp / "frame_offsets.npy", frame_offsets)
+        open_memmap = np.lib.format.open_memmap
+        audio = open_memmap(tmp / "audio.npy", "w+", np.float32, (int(audio_offsets[-1]),))
+        shape = (int(frame_offsets[-1]), num_vertices, 3)
+        landmarks = open_memmap(tmp / "landmarks.npy", "w+", np.float32, shape)
+        valid = open_memmap(tmp / "valid.npy", "w+", bool, (int(frame_offsets[-1]),))
+        for i in range(len(names)):
+            clip_audio, clip_landmarks, clip_valid = load_clip(i)
+            audio[audio_offsets[i] : audio_offsets[i + 1]] = clip_audio
+            landmarks[frame_offsets[i] : frame_offsets[i + 1]] = clip_landmarks
+            valid[frame_offsets[i] : frame_offsets[i + 1]] = clip_valid
+            if progress is not None:
+                progress(len(clip_valid))
+        for array in (audio, landmarks, valid):
+            array.flush()
+        del audio, landmarks, valid
+    return Path(directory)
+
+
+@contextmanager
+def _packed_directory(
+    directory: str | os.PathLike, overwrite: bool, names: list[str], clips: PackedClips
+) -> Iterator[Path]:
+    """A temporary sibling directory to fill; it gets pack.json and replaces `directory`."""
     target = Path(directory)
     if target.exists() and not overwrite:
         raise TalkmeshError(f"{target}: already exists (pass overwrite=True to replace it)")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        for name in _ARRAYS:
-            np.save(tmp / f"{name}.npy", np.ascontiguousarray(getattr(clips, name)))
+        yield tmp
         meta = {
             "format": PACK_FORMAT,
             "version": PACK_VERSION,
-            "names": clips.names,
+            "names": list(names),
             "fps": clips.fps,
             "sample_rate": clips.sample_rate,
             "num_landmarks": clips.num_vertices,
@@ -115,7 +174,6 @@ def write_packed(clips: PackedClips, directory: str | os.PathLike, overwrite: bo
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return target
 
 
 def _replace_directory(new: Path, target: Path) -> None:
