@@ -1,3 +1,4 @@
-"""probe"""
+"""Offline data preparation (installed as `talkmesh_jax.data_tools`): videos → dataset.
 
-X = 1
+Each step is a `talkmesh` subcommand; see data_tools/README.md for the modules.
+"""

@@ -20,19 +20,36 @@ from talkmesh_jax.facemesh import resource_path
 _ID = re.compile(r"(?:v=|youtu\.be/|/shorts/|/embed/)([A-Za-z0-9_-]{11})")
 
 
+def _parse_line(line: str) -> tuple[str, str] | None:
+    """(id, url) of a YouTube URL, a bare 11-character YouTube id, or any other http(s) URL
+    (id: the file name's stem)."""
+    if match := _ID.search(line):
+        return match.group(1), f"https://www.youtube.com/watch?v={match.group(1)}"
+    if re.fullmatch(r"[A-Za-z0-9_-]{11}", line):
+        return line, f"https://www.youtube.com/watch?v={line}"
+    if re.match(r"https?://", line):
+        stem = re.sub(r"[^A-Za-z0-9_-]", "_", Path(line.split("?")[0].rstrip("/")).stem)
+        return (stem or None), line
+    return None
+
+
 def read_video_list(path: str | os.PathLike | None = None) -> dict[str, str]:
-    """{id: url} from a list with one URL (or bare 11-character id) per line; '#' comments."""
-    text = resource_path("video_links.txt").read_text() if path is None else Path(path).read_text()
+    """{id: url} from a list with one URL or YouTube id per line; '#' starts a comment."""
+    if path is None:
+        text, where = resource_path("video_links.txt").read_text(), "video_links.txt"
+    else:
+        if not Path(path).is_file():
+            raise TalkmeshError(f"{path}: no such video list")
+        text, where = Path(path).read_text(), str(path)
     videos = {}
     for number, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
-        match = _ID.search(line) or re.fullmatch(r"[A-Za-z0-9_-]{11}", line)
-        if match is None:
-            raise TalkmeshError(f"{path or 'video_links.txt'}:{number}: not a YouTube URL or id")
-        video_id = match.group(1) if match.re is _ID else match.group(0)
-        videos[video_id] = f"https://www.youtube.com/watch?v={video_id}"
+        parsed = _parse_line(line)
+        if parsed is None or parsed[0] is None:
+            raise TalkmeshError(f"{where}:{number}: not a URL or YouTube id: {line!r}")
+        videos[parsed[0]] = parsed[1]
     return videos
 
 
@@ -76,21 +93,22 @@ def download(
     options = {
         "format": "bv*[ext=mp4][height<=720]+ba[ext=m4a]/b[ext=mp4]/b",
         "merge_output_format": "mp4",
-        "outtmpl": str(out_dir / "%(id)s.%(ext)s"),
         "logger": _Quiet(),
         "noprogress": True,
         "retries": 2,
         "socket_timeout": 20,
     }
-    with yt_dlp.YoutubeDL(options) as ydl:
-        for video_id, url in tqdm(videos, unit="video", disable=not show_progress):
-            if (out_dir / f"{video_id}.mp4").exists():
-                summary.skipped.append(video_id)
-                continue
-            try:
-                ydl.download([url])
-                summary.done.append(video_id)
-            except Exception as err:  # noqa: BLE001 - yt-dlp raises its own DownloadError
-                summary.failed[video_id] = f"{url}: {describe_error(err)}"
+    for video_id, url in tqdm(videos, unit="video", disable=not show_progress):
+        if (out_dir / f"{video_id}.mp4").exists():  # yt-dlp renames only when complete
+            summary.skipped.append(video_id)
+            continue
+        try:
+            with yt_dlp.YoutubeDL(
+                {**options, "outtmpl": str(out_dir / f"{video_id}.%(ext)s")}
+            ) as y:
+                y.download([url])
+            summary.done.append(video_id)
+        except Exception as err:  # noqa: BLE001 - yt-dlp raises its own DownloadError
+            summary.failed[video_id] = f"{url}: {describe_error(err)}"
     summary.seconds = time.perf_counter() - start
     return summary

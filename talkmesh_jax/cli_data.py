@@ -20,8 +20,13 @@ def _finish(args: argparse.Namespace, summary, what: str = "videos") -> int:
 def _extract(args: argparse.Namespace, normalise: bool = True, landmarks: bool = True) -> int:
     from talkmesh_jax.data_tools.extract import ExtractOptions, extract
 
+    fps = getattr(args, "fps", None)
+    if fps is None:  # landmarks only: the fps the videos were normalised to
+        from talkmesh_jax.data.dataset import Dataset
+
+        fps = Dataset(args.data).info.fps
     options = ExtractOptions(
-        fps=getattr(args, "fps", FPS),
+        fps=fps,
         num_landmarks=getattr(args, "landmarks", 478),
         layout=getattr(args, "layout", "tv3"),
         overwrite=args.overwrite,

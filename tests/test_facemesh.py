@@ -1,0 +1,39 @@
+"""Region index sets come from MediaPipe's own definitions; shipped reference data loads."""
+
+import numpy as np
+from mediapipe.python.solutions import face_mesh_connections as fmc
+
+from talkmesh_jax.facemesh import (
+    canonical_face,
+    inner_lip_area,
+    lip_rings,
+    original_reference_face,
+    region_indices,
+)
+
+
+def test_lip_sets_are_mediapipes():
+    lips = sorted({i for edge in fmc.FACEMESH_LIPS for i in edge})
+    assert region_indices()["lips"] == lips and len(lips) == 40
+    outer, inner = lip_rings()
+    assert sorted(outer + inner) == lips
+    assert {13, 14, 78, 308} <= set(inner) and {0, 17, 61, 291} <= set(outer)
+
+
+def test_upper_face_lies_above_the_mouth():
+    vertices = canonical_face()["vertices"]
+    upper = region_indices()["upper_face"]
+    eyebrows = {i for e in fmc.FACEMESH_LEFT_EYEBROW | fmc.FACEMESH_RIGHT_EYEBROW for i in e}
+    assert eyebrows <= set(upper)
+    assert vertices[upper, 1].min() > vertices[region_indices()["lips"], 1].max()
+
+
+def test_original_close_mouth_face_has_the_smallest_inner_lip_area():
+    """Our inner-lip area reproduces the original's definition: its close-mouth face (mean of the
+    250 smallest-area frames) is nearly closed, its mean face is open."""
+    closed = inner_lip_area(original_reference_face("close_mouth_face"))
+    mean = inner_lip_area(original_reference_face("mean_face"))
+    assert closed < 0.05 < 1.0 < mean
+    assert original_reference_face("mean_face").shape == (468, 3)
+    assert canonical_face()["procrustes_weights"].astype(bool).sum() == 33
+    assert np.isfinite(canonical_face()["vertices"]).all()
