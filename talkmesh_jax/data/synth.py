@@ -187,6 +187,6 @@ def synth_dataset(
             save_clip(root, name, audio, landmarks, valid)
     write_split_file(root / "train_test_split.txt", make_split(names, 0.1, 0.1, seed))
     dataset = Dataset(root)
-    close = min(250, sum(len(dataset.load_clip(n)[2]) for n in names) // 4)
+    close = min(250, sum(len(dataset.load_clip(n, mmap=True)[2]) for n in names) // 4)
     write_reference_faces(dataset, reference_faces(dataset, names, close, show_progress=False))
     return dataset
