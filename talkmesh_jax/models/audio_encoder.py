@@ -51,19 +51,26 @@ class AudioEncoderConfig:
         return config
 
 
-def build_audio_encoder(config: AudioEncoderConfig) -> tuple[nn.Module, dict | None]:
+def build_audio_encoder(
+    config: AudioEncoderConfig, load_weights: bool = True
+) -> tuple[nn.Module, dict | None]:
     """(module, pretrained params or None). The module maps audio [B, S] → features [B, T', D]:
-    Whisper at 50 positions/s (D = d_model), conv at 25 frames/s (D = conv_features)."""
+    Whisper at 50 positions/s (D = d_model), conv at 25 frames/s (D = conv_features).
+    With `load_weights=False` a checkpoint's config.json is read but not its weights."""
     dtype = DTYPES[config.dtype]
     if config.kind == "conv":
         encoder = ConvAudioEncoder(config.conv_channels, config.conv_features, dtype=dtype)
         return encoder, None
     params = None
-    if config.checkpoint is not None:
+    if config.checkpoint is not None and load_weights:
         from talkmesh_jax.models.whisper_weights import load_whisper_encoder
 
         whisper, encoder_params = load_whisper_encoder(config.checkpoint)
         params = {"encoder": encoder_params}
+    elif config.checkpoint is not None:
+        from talkmesh_jax.models.whisper_weights import load_whisper_config
+
+        whisper = load_whisper_config(config.checkpoint)
     else:
         whisper = WHISPER_SIZES[config.size]
     module = WhisperAudioEncoder(whisper, config.pad_to_30s, config.frozen, dtype)

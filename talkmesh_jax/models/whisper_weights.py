@@ -143,7 +143,12 @@ def _hf_shape(path: tuple[str, ...], flax_shape: tuple[int, ...]) -> tuple[int, 
 def load_whisper_encoder(name_or_path: str | os.PathLike) -> tuple[WhisperEncoderConfig, dict]:
     """(config, params) of a Whisper checkpoint's encoder; params fit `WhisperEncoder(config)`."""
     directory = resolve_checkpoint(name_or_path)
-    config_file = directory / "config.json"
-    config = WhisperEncoderConfig.from_hf(read_json(config_file), str(config_file))
+    config = load_whisper_config(directory)
     params = encoder_params_from_tensors(read_tensors(directory), config, str(directory))
     return config, params
+
+
+def load_whisper_config(name_or_path: str | os.PathLike) -> WhisperEncoderConfig:
+    """The encoder config of a Whisper checkpoint (its config.json only; no weights read)."""
+    config_file = resolve_checkpoint(name_or_path) / "config.json"
+    return WhisperEncoderConfig.from_hf(read_json(config_file), str(config_file))

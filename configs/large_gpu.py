@@ -1,0 +1,31 @@
+"""A large model for GPUs: fine-tuned whisper-small in bfloat16, feature_dim 512, 8 heads,
+6 layers, batch 64 over all devices, adamw with warmup + cosine, EMA of parameters.
+
+    talkmesh train --config configs/large_gpu.py --workdir runs/large --data obama_data
+"""
+
+from talkmesh_jax.train.defaults import default_config
+
+
+def get_config():
+    config = default_config()
+    config.data.batch_size = 64
+    config.data.stride_frames = 25
+    config.model.num_landmarks = 478
+    config.model.feature_dim = 512
+    config.model.num_heads = 8
+    config.model.num_layers = 6
+    config.model.dtype = "bfloat16"
+    config.model.audio_encoder.checkpoint = "openai/whisper-small"
+    config.model.audio_encoder.frozen = False
+    config.model.audio_encoder.dtype = "bfloat16"
+    config.train.steps = 50000
+    config.train.optimizer = "adamw"
+    config.train.learning_rate = 3e-4
+    config.train.weight_decay = 0.01
+    config.train.schedule = "cosine"
+    config.train.warmup_steps = 2000
+    config.train.grad_clip = 1.0
+    config.train.ema_decay = 0.999
+    config.checkpoint.every = 1000
+    return config

@@ -1,0 +1,17 @@
+"""The original project's defaults: frozen whisper-small, feature_dim 64, lion 1e-4, batch 8, fixed
+5 s windows, 5000 steps, validation and a checkpoint every 100 steps.
+
+    talkmesh train --config configs/original.py --workdir runs/original --data obama_data
+
+Needs the Whisper weights: `huggingface-cli download openai/whisper-small` (or a local directory:
+model.audio_encoder.checkpoint=PATH).
+"""
+
+from talkmesh_jax.train.defaults import default_config
+
+
+def get_config():
+    config = default_config()
+    config.model.audio_encoder.checkpoint = "openai/whisper-small"
+    config.data.jitter = False  # fixed, non-overlapping windows like the original
+    return config

@@ -1,0 +1,121 @@
+"""The model subcommands of `talkmesh` (train, eval, export, plot, bench train); parsing only."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from talkmesh_jax import TalkmeshError
+
+
+def _resolved_config(args: argparse.Namespace):
+    from talkmesh_jax.config import apply_overrides, load_config
+
+    path = args.config
+    if path is None:
+        path = Path(args.workdir) / "config.json"
+        if not path.exists():
+            raise TalkmeshError(f"{args.workdir}: no config.json to resume from; pass --config")
+    config = load_config(path)
+    overrides = list(args.overrides)
+    if args.data is not None:
+        overrides.append(f"data.dataset={str(Path(args.data).absolute())!r}")
+    if args.steps is not None:
+        overrides.append(f"train.steps={args.steps}")
+    apply_overrides(config, overrides)
+    return config
+
+
+def _train(args: argparse.Namespace) -> int:
+    from talkmesh_jax.train.loop import train_and_evaluate
+
+    record = train_and_evaluate(_resolved_config(args), args.workdir, not args.no_progress)
+    print(", ".join(f"{k} {v:.5g}" for k, v in record.items()))
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from talkmesh_jax.evaluate import evaluate, format_summary, write_results
+
+    summary, rows = evaluate(args.workdir, args.split, args.checkpoint, not args.no_progress)
+    json_path = Path(args.json or Path(args.workdir) / f"eval_{args.split}.json")
+    write_results(summary, rows, json_path, json_path.with_suffix(".csv"))
+    print(format_summary(summary))
+    print(f"written: {json_path} and {json_path.with_suffix('.csv')} (per clip)")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from talkmesh_jax.export import export_landmarks
+
+    for path, frames in export_landmarks(args.workdir, args.audio, args.out, args.checkpoint):
+        print(f"{path}: {frames} frames")
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from talkmesh_jax.train.plot import plot_run
+
+    print(f"wrote {plot_run(args.workdir, args.out)}")
+    return 0
+
+
+def _bench_train(args: argparse.Namespace) -> int:
+    from talkmesh_jax.bench.train import TrainBenchConfig, format_table, run_train_bench
+    from talkmesh_jax.cli import _report
+    from talkmesh_jax.config import apply_overrides, load_config
+
+    config = load_config(args.config)
+    apply_overrides(config, list(args.overrides))
+    bench = TrainBenchConfig(args.inference_seconds, args.round_seconds)
+    return _report(args, run_train_bench(config, bench, not args.no_progress), format_table)
+
+
+def add_bench_train(kinds: argparse._SubParsersAction) -> None:
+    p = kinds.add_parser(
+        "train",
+        help="training steps/s (teacher forcing, autoregressive, original) and cached inference",
+    )
+    p.add_argument("--config", required=True, help="configs/<name>.py or a run's config.json")
+    p.add_argument("--json", metavar="OUT", help="write the results to this JSON file")
+    p.add_argument("--inference-seconds", type=float, default=60.0)
+    p.add_argument("--round-seconds", type=float, default=1.0)
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    p.set_defaults(func=_bench_train)
+
+
+def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Adds train, eval, export, plot."""
+    p = subparsers.add_parser("train", help="train (or resume) a model from a config")
+    p.add_argument("--config", help="configs/<name>.py or a config.json (default: RUN's own)")
+    p.add_argument(
+        "--workdir", required=True, metavar="RUN", help="run folder (resumed if present)"
+    )
+    p.add_argument("--data", metavar="DIR", help="dataset folder (overrides data.dataset)")
+    p.add_argument("--steps", type=int, help="training steps (overrides train.steps)")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "overrides", nargs="*", metavar="KEY=VALUE", help="e.g. train.learning_rate=3e-4"
+    )
+    p.set_defaults(func=_train)
+
+    p = subparsers.add_parser("eval", help="LVE, MVE, FDD, MSEs of a run and static baselines")
+    p.add_argument("--workdir", required=True, metavar="RUN")
+    p.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    p.add_argument("--checkpoint", default="best", help="best, latest or a step number")
+    p.add_argument("--json", metavar="OUT", help="summary JSON (default RUN/eval_<split>.json)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_eval)
+
+    p = subparsers.add_parser("export", help="landmarks [T, V, 3] (.npy, 25 fps) for audio files")
+    p.add_argument("--workdir", required=True, metavar="RUN")
+    p.add_argument("--audio", required=True, help="an audio (or video) file, or a folder of them")
+    p.add_argument("--out", required=True, help="OUT.npy, or a folder when --audio is a folder")
+    p.add_argument("--checkpoint", default="best", help="best, latest or a step number")
+    p.set_defaults(func=_export)
+
+    p = subparsers.add_parser("plot", help="PNG of the training and validation curves of a run")
+    p.add_argument("workdir", metavar="RUN")
+    p.add_argument("--out", help="PNG path (default RUN/curves.png)")
+    p.set_defaults(func=_plot)

@@ -1,0 +1,80 @@
+"""The one config system: `configs/<name>.py` (`get_config()` → ConfigDict) or a resolved
+`config.json`, dotted `key=value` overrides, and the resolved config written into the run.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import ml_collections
+
+from talkmesh_jax import TalkmeshError
+from talkmesh_jax.fileio import read_json, write_json
+
+
+def load_config(path: str | os.PathLike) -> ml_collections.ConfigDict:
+    """A `.py` file with `get_config()` or a `.json` file (e.g. a run's resolved config)."""
+    path = Path(path)
+    if not path.is_file():
+        raise TalkmeshError(f"{path}: no such config file")
+    if path.suffix == ".json":
+        data = read_json(path)
+        if not isinstance(data, dict):
+            raise TalkmeshError(f"{path}: a config must be a JSON object")
+        return ml_collections.ConfigDict(data)
+    if path.suffix != ".py":
+        raise TalkmeshError(f"{path}: a config is a .py file with get_config() or a .json file")
+    spec = importlib.util.spec_from_file_location(f"talkmesh_config_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:  # noqa: BLE001 - any error in the user's file is theirs
+        raise TalkmeshError(f"{path}: cannot be loaded ({type(err).__name__}: {err})") from None
+    if not hasattr(module, "get_config"):
+        raise TalkmeshError(f"{path}: has no get_config() function")
+    return module.get_config()
+
+
+def _parse_value(text: str):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text  # a bare string such as adamw or /data/synth
+
+
+def apply_overrides(config: ml_collections.ConfigDict, overrides: list[str]) -> None:
+    """Applies `a.b.c=value` strings (values as Python literals, else strings) in place.
+
+    Only existing keys can be set, so a typo is an error rather than a silently ignored option.
+    """
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        if not sep:
+            raise TalkmeshError(f"override {override!r}: expected key=value")
+        *parents, leaf = key.split(".")
+        node = config
+        for part in parents:
+            if part not in node or not isinstance(node[part], ml_collections.ConfigDict):
+                raise TalkmeshError(f"override {override!r}: no config section {part!r}")
+            node = node[part]
+        if leaf not in node:
+            raise TalkmeshError(f"override {override!r}: unknown key {key!r}")
+        value = _parse_value(text)
+        old = node[leaf]
+        if isinstance(old, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        with node.unlocked():
+            node[leaf] = value
+
+
+def config_to_dict(config: ml_collections.ConfigDict) -> dict:
+    """Plain JSON-able dict of a ConfigDict."""
+    return json.loads(config.to_json())
+
+
+def save_config(config: ml_collections.ConfigDict, path: str | os.PathLike) -> None:
+    write_json(path, config_to_dict(config))

@@ -1,0 +1,58 @@
+"""Opening a trained run (RUN/config.json, RUN/reference/, RUN/checkpoints/) for inference."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import ml_collections
+import numpy as np
+
+from talkmesh_jax import TalkmeshError
+from talkmesh_jax.config import load_config
+from talkmesh_jax.inference import Predictor
+
+
+def open_run(
+    workdir: str | os.PathLike, checkpoint: str = "best"
+) -> tuple[ml_collections.ConfigDict, Predictor, int]:
+    """(config, predictor with the EMA parameters, step) of the `best` (lowest validation LVE)
+    or `latest` checkpoint, or of a step number given as text."""
+    from talkmesh_jax.train.checkpoint import Checkpointer, abstract_like
+    from talkmesh_jax.train.data import REFERENCE_FOR_OUTPUT
+    from talkmesh_jax.train.setup import build
+
+    workdir = Path(workdir)
+    if not (workdir / "config.json").exists():
+        raise TalkmeshError(f"{workdir}: not a training run (no config.json)")
+    config = load_config(workdir / "config.json")
+    checkpointer = Checkpointer(workdir, int(config.checkpoint.keep), config.checkpoint.keep_best)
+    try:
+        if checkpoint == "best":
+            step = checkpointer.best_step()
+        elif checkpoint == "latest":
+            step = checkpointer.latest_step()
+        else:
+            step = int(checkpoint)
+            if step not in checkpointer.manager.all_steps():
+                raise TalkmeshError(f"{workdir}: no checkpoint at step {step}")
+        if step is None:
+            raise TalkmeshError(f"{workdir}: no checkpoint yet (train first)")
+        setup = build(config, load_pretrained=False)
+        state, _ = checkpointer.restore(step, abstract_like(setup.state))
+    finally:
+        checkpointer.close()
+    kind = REFERENCE_FOR_OUTPUT[config.model.output_type]
+    faces = {
+        n: np.load(workdir / "reference" / f"{n}.npy") for n in ("mean_face", "close_mouth_face")
+    }
+    reference = faces[kind] if kind else np.zeros_like(faces["mean_face"])
+    predictor = Predictor(
+        setup.model,
+        state.ema_params,
+        reference,
+        int(config.data.window_frames),
+        int(config.eval.batch_size),
+    )
+    predictor.faces = faces
+    return config, predictor, step

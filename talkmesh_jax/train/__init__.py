@@ -1,0 +1,1 @@
+"""Training: optimiser, state, the pure step, data parallelism, checkpoints, the loop."""

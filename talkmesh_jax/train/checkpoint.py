@@ -1,0 +1,71 @@
+"""orbax checkpoints of a run: model state + data iterator state, last K and the best kept.
+
+Layout: RUN/checkpoints/<step>/{state, data}; metrics {"valid_lve"} stored with each step.
+orbax writes a step into a temporary directory and renames it when complete, so a checkpoint being
+written when the process dies never becomes the latest one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jax
+import orbax.checkpoint as ocp
+from orbax.checkpoint.checkpoint_managers import AnyPreservationPolicy, BestN, LatestN
+
+METRIC = "valid_lve"
+
+
+class Checkpointer:
+    """Saves and restores (state, iterator state) under RUN/checkpoints."""
+
+    def __init__(self, workdir: str | os.PathLike, keep: int = 3, keep_best: bool = True):
+        policies = [LatestN(n=keep)]
+        if keep_best:
+            policies.append(BestN(get_metric_fn=lambda m: m[METRIC], reverse=True, n=1))
+        options = ocp.CheckpointManagerOptions(
+            preservation_policy=AnyPreservationPolicy(policies),
+            enable_async_checkpointing=False,
+            cleanup_tmp_directories=True,
+        )
+        self.directory = Path(workdir).absolute() / "checkpoints"
+        self.manager = ocp.CheckpointManager(
+            self.directory, options=options, item_names=("state", "data")
+        )
+
+    def latest_step(self) -> int | None:
+        return self.manager.latest_step()
+
+    def best_step(self) -> int | None:
+        """The kept step with the lowest validation LVE (the latest if none has metrics)."""
+        best, best_value = None, float("inf")
+        for step in self.manager.all_steps():
+            metrics = self.manager.metrics(step)
+            if metrics and metrics.get(METRIC, float("inf")) < best_value:
+                best, best_value = step, metrics[METRIC]
+        return best if best is not None else self.latest_step()
+
+    def save(self, step: int, state, data_state: dict, valid_lve: float | None) -> None:
+        args = ocp.args.Composite(
+            state=ocp.args.StandardSave(state), data=ocp.args.JsonSave(data_state)
+        )
+        metrics = {METRIC: float(valid_lve)} if valid_lve is not None else None
+        self.manager.save(step, args=args, metrics=metrics, force=True)
+        self.manager.wait_until_finished()
+
+    def restore(self, step: int, abstract_state) -> tuple[object, dict]:
+        """(state shaped like `abstract_state`, iterator state) of `step`."""
+        args = ocp.args.Composite(
+            state=ocp.args.StandardRestore(abstract_state), data=ocp.args.JsonRestore()
+        )
+        restored = self.manager.restore(step, args=args)
+        return restored["state"], restored["data"]
+
+    def close(self) -> None:
+        self.manager.close()
+
+
+def abstract_like(state):
+    """ShapeDtypeStructs of a host state, for restoring without allocating twice."""
+    return jax.tree.map(ocp.utils.to_shape_dtype_struct, state)

@@ -1,0 +1,63 @@
+"""Every training option and its default; configs/*.py start from `default_config()`."""
+
+import ml_collections
+
+
+def default_config() -> ml_collections.ConfigDict:
+    config = ml_collections.ConfigDict()
+    config.data = ml_collections.ConfigDict(
+        {
+            "dataset": "",  # dataset directory (talkmesh extract / synth); --data overrides
+            "window_frames": 125,  # 5 s at 25 fps
+            "stride_frames": 125,
+            "batch_size": 8,  # global batch, split over all devices of all hosts
+            "jitter": True,  # random window offsets per epoch
+            "min_valid_fraction": 0.5,
+            "fill_invalid": "mask",  # "mask": no loss on invalid frames; "reference": original
+            "num_threads": 0,  # C++ batcher threads (0: all cores)
+            "prefetch": 2,
+        }
+    )
+    config.model = ml_collections.ConfigDict(
+        {
+            "num_landmarks": 468,
+            "feature_dim": 64,
+            "num_heads": 4,
+            "num_layers": 1,
+            "ffn_dim": 0,  # 0: 2 × feature_dim
+            "period": 25,
+            "align_window": 2,
+            "output_type": "disp_close",  # pos | disp_close | disp_mean
+            "dtype": "float32",  # bfloat16: compute in bf16, parameters and loss in f32
+            "audio_encoder": {
+                "kind": "whisper",
+                "checkpoint": None,  # Hugging Face directory or cached id; None: random weights
+                "size": "small",
+                "pad_to_30s": False,
+                "frozen": True,
+                "dtype": "float32",
+                "conv_channels": 128,
+                "conv_features": 128,
+            },
+        }
+    )
+    config.train = ml_collections.ConfigDict(
+        {
+            "steps": 5000,
+            "seed": 0,
+            "mode": "teacher_forcing",  # or "autoregressive" (the original's training procedure)
+            "optimizer": "lion",  # adam | adamw | lion
+            "learning_rate": 1e-4,
+            "weight_decay": 0.0,
+            "schedule": "constant",  # constant | cosine
+            "warmup_steps": 0,
+            "end_lr_fraction": 0.0,
+            "grad_clip": 0.0,  # global-norm clipping; 0: off
+            "ema_decay": 0.0,  # EMA of parameters; 0: off
+            "parallel": "pmap",  # pmap over local devices, or "jit" with a sharded batch
+        }
+    )
+    config.checkpoint = ml_collections.ConfigDict({"every": 100, "keep": 3, "keep_best": True})
+    config.eval = ml_collections.ConfigDict({"max_windows": 64, "batch_size": 8})
+    config.log = ml_collections.ConfigDict({"every": 10, "tensorboard": True})
+    return config

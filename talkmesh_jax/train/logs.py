@@ -1,0 +1,54 @@
+"""What a run writes for people: metrics.jsonl and TensorBoard event files."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from talkmesh_jax.fileio import atomic_path
+
+
+class MetricsLog:
+    """Appends {"step", …} lines to RUN/metrics.jsonl and scalars to RUN/tensorboard/.
+
+    On resume from step s, lines after s (from the part of the run that was lost) are dropped,
+    so the file reads as one uninterrupted run.
+    """
+
+    def __init__(self, workdir: Path, tensorboard: bool = True, resume_step: int = 0):
+        self.path = workdir / "metrics.jsonl"
+        if self.path.exists():
+            kept = [
+                line
+                for line in self.path.read_text().splitlines()
+                if line.strip() and json.loads(line)["step"] <= resume_step
+            ]
+            with atomic_path(self.path) as tmp:
+                tmp.write_text("".join(f"{line}\n" for line in kept))
+        self.writer = None
+        if tensorboard:
+            from tensorboardX import SummaryWriter
+
+            self.writer = SummaryWriter(str(workdir / "tensorboard"), purge_step=resume_step + 1)
+
+    def write(self, step: int, **values: float) -> None:
+        record = {"step": step, **{k: v for k, v in values.items() if v is not None}}
+        with self.path.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+        if self.writer is not None:
+            for key, value in record.items():
+                if key != "step" and isinstance(value, float) and math.isfinite(value):
+                    self.writer.add_scalar(key, value, step)
+            self.writer.flush()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def read_metrics(workdir: Path) -> list[dict]:
+    path = Path(workdir) / "metrics.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -1,0 +1,132 @@
+"""`train_and_evaluate(config, workdir)`: the training loop, resumable from RUN/checkpoints."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+from tqdm import tqdm
+
+from talkmesh_jax import TalkmeshError
+from talkmesh_jax.config import config_to_dict, save_config
+from talkmesh_jax.data.pipeline import make_pipeline
+from talkmesh_jax.data.windows import create_batcher
+from talkmesh_jax.fileio import read_json
+from talkmesh_jax.train.checkpoint import Checkpointer, abstract_like
+from talkmesh_jax.train.data import prepare, validation_batches, window_spec
+from talkmesh_jax.train.logs import MetricsLog
+from talkmesh_jax.train.optim import learning_rate_schedule
+from talkmesh_jax.train.parallel import DataParallel, initialize_distributed
+from talkmesh_jax.train.setup import build
+from talkmesh_jax.train.step import MODES, make_train_step
+from talkmesh_jax.train.validation import Validator
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def check_or_save_config(config: ml_collections.ConfigDict, workdir: Path) -> None:
+    """Writes RUN/config.json; a resumed run must have the same config (train.steps may grow)."""
+    path = workdir / "config.json"
+    resolved = _flatten(config_to_dict(config))
+    if path.exists():
+        saved = _flatten(read_json(path))
+        for key in sorted(set(saved) | set(resolved)):
+            if key != "train.steps" and saved.get(key) != resolved.get(key):
+                raise TalkmeshError(
+                    f"{path}: the run in {workdir} has {key}={saved.get(key)!r}, now "
+                    f"{resolved.get(key)!r}; resume with the same options or use a new --workdir"
+                )
+    if jax.process_index() == 0:
+        save_config(config, path)
+
+
+def _validate_config(config: ml_collections.ConfigDict) -> None:
+    if config.train.mode not in MODES:
+        raise TalkmeshError(f"train.mode must be one of {MODES}, got {config.train.mode!r}")
+    if config.data.fill_invalid not in ("mask", "reference"):
+        raise TalkmeshError("data.fill_invalid must be 'mask' or 'reference'")
+    if int(config.data.batch_size) % jax.process_count():
+        raise TalkmeshError(
+            f"data.batch_size {config.data.batch_size} must divide by {jax.process_count()} hosts"
+        )
+
+
+def train_and_evaluate(
+    config: ml_collections.ConfigDict, workdir: str | Path, show_progress: bool = True
+) -> dict:
+    """Trains (or resumes) the run in `workdir`; returns the last logged metrics."""
+    initialize_distributed()
+    _validate_config(config)
+    workdir = Path(workdir).absolute()
+    workdir.mkdir(parents=True, exist_ok=True)
+    check_or_save_config(config, workdir)
+    data = prepare(config, workdir)
+    checkpointer = Checkpointer(workdir, int(config.checkpoint.keep), config.checkpoint.keep_best)
+    latest = checkpointer.latest_step()
+    setup = build(config, load_pretrained=latest is None)
+    per_process = int(config.data.batch_size) // jax.process_count()
+    spec = window_spec(config, per_process, train=True)
+    batcher = create_batcher(data.train, spec, int(config.data.num_threads))
+    if batcher.num_batches(0) == 0:
+        raise TalkmeshError(f"{config.data.dataset}: too little training data for one batch")
+    iterator = iter(make_pipeline(batcher, prefetch=int(config.data.prefetch)))
+    state, start = setup.state, 0
+    if latest is not None:
+        state, data_state = checkpointer.restore(latest, abstract_like(state))
+        iterator.set_state(data_state)
+        start = latest
+    runner = DataParallel(make_train_step(setup.model, setup.tx, config), config.train.parallel)
+    device_state = runner.put_state(state)
+    reference = jnp.asarray(data.reference)
+    valid_batches = validation_batches(config, data.valid)
+    validator = Validator(setup.model, valid_batches, data.reference, spec.window_frames)
+    log = MetricsLog(workdir, bool(config.log.tensorboard), start)
+    schedule = learning_rate_schedule(config.train)
+    steps, record = int(config.train.steps), {}
+    bar = tqdm(total=steps, initial=start, unit="step", disable=not show_progress)
+    tick, ticked = time.perf_counter(), start
+    try:
+        for step in range(start + 1, steps + 1):
+            batch = runner.put_batch(next(iterator))
+            device_state, metrics = runner.step(device_state, batch, reference)
+            bar.update(1)
+            if step % int(config.log.every) == 0 or step == steps:
+                loss = float(metrics["loss"])
+                if not math.isfinite(loss):
+                    raise TalkmeshError(
+                        f"loss became {loss} at step {step}; lower the learning rate"
+                    )
+                now = time.perf_counter()
+                record = {
+                    "loss": loss,
+                    "grad_norm": float(metrics["grad_norm"]),
+                    "learning_rate": float(schedule(step - 1)),
+                    "steps_per_s": (step - ticked) / (now - tick),
+                }
+                tick, ticked = now, step
+                log.write(step, **record)
+                bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+            if step % int(config.checkpoint.every) == 0 or step == steps:
+                host = runner.get_state(device_state)
+                lve = validator.lve(host.ema_params)
+                if lve is not None:
+                    log.write(step, valid_lve=lve)
+                    record["valid_lve"] = lve
+                checkpointer.save(step, host, iterator.get_state(), lve)
+    finally:
+        bar.close()
+        log.close()
+        checkpointer.close()
+    return record

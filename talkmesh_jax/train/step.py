@@ -1,0 +1,98 @@
+"""The pure training step and the masked loss; free of pmap specifics.
+
+Loss: mean squared error of predicted targets over valid frames (mask [B, T]) and all V·3
+coordinates. Under data parallelism the numerator and the count are summed over devices
+(`axis_name`), so any device count gives the same loss and gradient as one device.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from talkmesh_jax.models.faceformer import FaceFormer
+from talkmesh_jax.train.state import TrainState
+
+MODES = ("teacher_forcing", "autoregressive", "original_procedure")
+
+
+def targets_and_mask(batch: dict, reference: jnp.ndarray, fill_invalid: str):
+    """batch landmarks [B, T, V, 3] − reference [V, 3] → (targets [B, T, V·3], mask [B, T]).
+
+    Invalid frames get zero targets (the reference face); with fill_invalid == "reference"
+    they also count in the loss, as the original did.
+    """
+    mask = batch["mask"].astype(jnp.float32)
+    targets = (batch["landmarks"] - reference) * mask[..., None, None]
+    if fill_invalid == "reference":
+        mask = jnp.ones_like(mask)
+    return targets.reshape(*targets.shape[:2], -1), mask
+
+
+def predict(model: FaceFormer, params, audio, targets, mode: str) -> jnp.ndarray:
+    """[B, T, V·3] predictions: teacher-forced; fed back on themselves with the key/value cache
+    (autoregressive); or the original's O(T²) recomputation of the prefix (original_procedure)."""
+    if mode == "teacher_forcing":
+        return model.apply(params, audio, targets)
+    method = FaceFormer.generate if mode == "autoregressive" else FaceFormer.generate_recompute
+    return model.apply(params, audio, targets.shape[1], method=method)
+
+
+def masked_error_sum(predictions, targets, mask) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """(sum of squared errors over valid frames, number of valid scalars)."""
+    squared = jnp.sum((predictions - targets) ** 2, axis=-1)
+    return jnp.sum(squared * mask), jnp.sum(mask) * targets.shape[-1]
+
+
+def train_step(
+    state: TrainState,
+    batch: dict,
+    reference: jnp.ndarray,
+    *,
+    model: FaceFormer,
+    tx: optax.GradientTransformation,
+    mode: str = "teacher_forcing",
+    fill_invalid: str = "mask",
+    ema_decay: float = 0.0,
+    axis_name: str | None = None,
+) -> tuple[TrainState, dict]:
+    """One optimiser update; returns the new state and {"loss", "grad_norm"} (global values)."""
+    targets, mask = targets_and_mask(batch, reference, fill_invalid)
+    _, count = masked_error_sum(targets, targets, mask)
+    total = count if axis_name is None else jax.lax.psum(count, axis_name)
+    total = jnp.maximum(total, 1.0)
+
+    def loss_fn(params):
+        predictions = predict(model, params, batch["audio"], targets, mode)
+        error, _ = masked_error_sum(predictions, targets, mask)
+        return error / total
+
+    loss, grads = jax.value_and_grad(loss_fn)(state.params)
+    if axis_name is not None:
+        loss = jax.lax.psum(loss, axis_name)
+        grads = jax.lax.psum(grads, axis_name)
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    if ema_decay > 0:
+        ema = optax.incremental_update(params, state.ema_params, 1.0 - ema_decay)
+    else:
+        ema = params
+    new_state = state.replace(
+        step=state.step + 1, params=params, opt_state=opt_state, ema_params=ema
+    )
+    return new_state, {"loss": loss, "grad_norm": optax.global_norm(grads)}
+
+
+def make_train_step(model, tx, config) -> partial:
+    """The step with its static arguments bound from the config (no axis yet)."""
+    return partial(
+        train_step,
+        model=model,
+        tx=tx,
+        mode=config.train.mode,
+        fill_invalid=config.data.fill_invalid,
+        ema_decay=float(config.train.ema_decay),
+    )
