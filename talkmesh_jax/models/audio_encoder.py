@@ -18,7 +18,8 @@ DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 class AudioEncoderConfig:
     """kind: 'whisper' or 'conv'. checkpoint: a Whisper directory or cached model id (None: random
     weights of `size`). pad_to_30s: encode 30 s of padded audio as the original project did.
-    frozen: no gradients into the encoder. dtype: compute precision ('float32' or 'bfloat16')."""
+    frozen: no gradients into the encoder. dtype: compute precision ('float32' or 'bfloat16').
+    conv_*: the light conv encoder's widths and the audio window averaged per frame (seconds)."""
 
     kind: str = "whisper"
     checkpoint: str | None = None
@@ -28,6 +29,7 @@ class AudioEncoderConfig:
     dtype: str = "float32"
     conv_channels: int = 128
     conv_features: int = 128
+    conv_window_seconds: float = 1.0
 
     @classmethod
     def from_dict(cls, values: dict, source: str = "audio_encoder") -> AudioEncoderConfig:
@@ -59,7 +61,12 @@ def build_audio_encoder(
     With `load_weights=False` a checkpoint's config.json is read but not its weights."""
     dtype = DTYPES[config.dtype]
     if config.kind == "conv":
-        encoder = ConvAudioEncoder(config.conv_channels, config.conv_features, dtype=dtype)
+        encoder = ConvAudioEncoder(
+            config.conv_channels,
+            config.conv_features,
+            window_seconds=config.conv_window_seconds,
+            dtype=dtype,
+        )
         return encoder, None
     params = None
     if config.checkpoint is not None and load_weights:

@@ -38,6 +38,7 @@ def default_config() -> ml_collections.ConfigDict:
                 "dtype": "float32",
                 "conv_channels": 128,
                 "conv_features": 128,
+                "conv_window_seconds": 1.0,  # MeshTalk's 1 s window per frame
             },
         }
     )
