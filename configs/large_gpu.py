@@ -1,7 +1,7 @@
 """A large model for GPUs: fine-tuned whisper-small in bfloat16, feature_dim 512, 8 heads,
 6 layers, batch 64 over all devices, adamw with warmup + cosine, EMA of parameters.
 
-    talkmesh train --config configs/large_gpu.py --workdir runs/large --data obama_data
+    talkmesh train --config large_gpu --workdir runs/large --data obama_data
 """
 
 from talkmesh_jax.train.defaults import default_config

@@ -1,7 +1,7 @@
 """The original project's defaults: frozen whisper-small, feature_dim 64, lion 1e-4, batch 8, fixed
 5 s windows, 5000 steps, validation and a checkpoint every 100 steps.
 
-    talkmesh train --config configs/original.py --workdir runs/original --data obama_data
+    talkmesh train --config original --workdir runs/original --data obama_data
 
 Needs the Whisper weights: `huggingface-cli download openai/whisper-small` (or a local directory:
 model.audio_encoder.checkpoint=PATH).

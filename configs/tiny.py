@@ -3,7 +3,7 @@ per-frame window instead of MeshTalk's 1 s, which averages the lip detail away),
 feature_dim 64, teacher forcing, adam with warmup + cosine, 2 s windows.
 
     talkmesh synth /tmp/talkmesh-synth --clips 60
-    talkmesh train --config configs/tiny.py --workdir runs/tiny --data /tmp/talkmesh-synth
+    talkmesh train --config tiny --workdir runs/tiny --data /tmp/talkmesh-synth
 """
 
 from talkmesh_jax.train.defaults import default_config

@@ -1,4 +1,5 @@
-"""The model subcommands of `talkmesh` (train, eval, export, plot, bench train); parsing only."""
+"""The model subcommands of `talkmesh` (demo, train, eval, export, plot, bench train); parsing
+only."""
 
 from __future__ import annotations
 
@@ -60,6 +61,14 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from talkmesh_jax.demo import demo_options, format_demo, run_demo
+
+    options = demo_options(args.workdir, args.clips, args.steps, not args.no_progress)
+    print(format_demo(run_demo(options)))
+    return 0
+
+
 def _bench_train(args: argparse.Namespace) -> int:
     from talkmesh_jax.bench.train import TrainBenchConfig, format_table, run_train_bench
     from talkmesh_jax.cli import _report
@@ -76,7 +85,9 @@ def add_bench_train(kinds: argparse._SubParsersAction) -> None:
         "train",
         help="training steps/s (teacher forcing, autoregressive, original) and cached inference",
     )
-    p.add_argument("--config", required=True, help="configs/<name>.py or a run's config.json")
+    p.add_argument(
+        "--config", required=True, help="tiny|original|large_gpu, a .py file or a config.json"
+    )
     p.add_argument("--json", metavar="OUT", help="write the results to this JSON file")
     p.add_argument("--inference-seconds", type=float, default=60.0)
     p.add_argument("--round-seconds", type=float, default=1.0)
@@ -86,9 +97,22 @@ def add_bench_train(kinds: argparse._SubParsersAction) -> None:
 
 
 def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Adds train, eval, export, plot."""
+    """Adds demo, train, eval, export, plot."""
+    p = subparsers.add_parser(
+        "demo",
+        help="synth data → train the tiny config → eval → export new speech (a few minutes)",
+    )
+    p.add_argument("--workdir", default="talkmesh-demo", help="folder for everything it makes")
+    p.add_argument("--clips", type=int, default=40, help="synthetic clips to train on")
+    p.add_argument("--steps", type=int, default=500, help="training steps")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_demo)
+
     p = subparsers.add_parser("train", help="train (or resume) a model from a config")
-    p.add_argument("--config", help="configs/<name>.py or a config.json (default: RUN's own)")
+    p.add_argument(
+        "--config",
+        help="tiny|original|large_gpu, a .py file or a config.json (default: RUN's own)",
+    )
     p.add_argument(
         "--workdir", required=True, metavar="RUN", help="run folder (resumed if present)"
     )

@@ -16,11 +16,29 @@ from talkmesh_jax import TalkmeshError
 from talkmesh_jax.fileio import read_json, write_json
 
 
+def builtin_configs() -> dict[str, Path]:
+    """name → file of the configs shipped with the package (the repository's `configs/`)."""
+    import talkmesh_jax.configs
+
+    folder = Path(talkmesh_jax.configs.__file__).parent
+    return {p.stem: p for p in sorted(folder.glob("*.py")) if not p.stem.startswith("_")}
+
+
+def resolve_config_path(name: str | os.PathLike) -> Path:
+    """An existing file, else a shipped config's name (`tiny` or `tiny.py`)."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    shipped = builtin_configs()
+    if path.parent == Path(".") and path.suffix in ("", ".py") and path.stem in shipped:
+        return shipped[path.stem]
+    raise TalkmeshError(f"{name}: no such config file (shipped configs: {', '.join(shipped)})")
+
+
 def load_config(path: str | os.PathLike) -> ml_collections.ConfigDict:
-    """A `.py` file with `get_config()` or a `.json` file (e.g. a run's resolved config)."""
-    path = Path(path)
-    if not path.is_file():
-        raise TalkmeshError(f"{path}: no such config file")
+    """A `.py` file with `get_config()` or a `.json` file (e.g. a run's resolved config), or the
+    name of a shipped config (`tiny`, `original`, `large_gpu`)."""
+    path = resolve_config_path(path)
     if path.suffix == ".json":
         data = read_json(path)
         if not isinstance(data, dict):
@@ -36,7 +54,13 @@ def load_config(path: str | os.PathLike) -> ml_collections.ConfigDict:
         raise TalkmeshError(f"{path}: cannot be loaded ({type(err).__name__}: {err})") from None
     if not hasattr(module, "get_config"):
         raise TalkmeshError(f"{path}: has no get_config() function")
-    return module.get_config()
+    try:
+        config = module.get_config()
+    except Exception as err:  # noqa: BLE001 - likewise
+        raise TalkmeshError(f"{path}: get_config() failed ({type(err).__name__}: {err})") from None
+    if not isinstance(config, ml_collections.ConfigDict):
+        raise TalkmeshError(f"{path}: get_config() must return an ml_collections.ConfigDict")
+    return config
 
 
 def _parse_value(text: str):

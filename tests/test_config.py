@@ -17,6 +17,18 @@ def test_shipped_configs_load_and_round_trip(name, tmp_path):
     assert config_to_dict(load_config(tmp_path / "config.json")) == config_to_dict(config)
 
 
+def test_shipped_configs_are_found_by_name_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("tiny", "tiny.py", "large_gpu"):
+        expected = load_config(CONFIGS / f"{Path(name).stem}.py")
+        assert config_to_dict(load_config(name)) == config_to_dict(expected)
+    with pytest.raises(TalkmeshError, match="shipped configs: large_gpu, original, tiny"):
+        load_config("tinny")
+    (tmp_path / "tiny.py").write_text("def get_config():\n    raise RuntimeError('mine')\n")
+    with pytest.raises(TalkmeshError, match="mine"):  # a file of that name comes first
+        load_config("tiny.py")
+
+
 def test_original_defaults():
     config = load_config(CONFIGS / "original.py")
     assert config.model.feature_dim == 64 and config.train.optimizer == "lion"

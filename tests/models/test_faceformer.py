@@ -1,5 +1,7 @@
 """The FaceFormer-style decoder: masks as the original defines them, three decoding paths equal."""
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -64,11 +66,14 @@ def _model(**changes):
 
 
 def _perturbed_init(model, audio, frames, landmarks):
-    variables = model.init(
-        jax.random.key(0), audio, jnp.zeros((audio.shape[0], frames, landmarks * 3))
-    )
-    key = jax.random.key(1)
-    return jax.tree.map(lambda x: x + 0.05 * jax.random.normal(key, x.shape), variables)
+    @jax.jit
+    def init(audio):
+        targets = jnp.zeros((audio.shape[0], frames, landmarks * 3))
+        variables = model.init(jax.random.key(0), audio, targets)
+        key = jax.random.key(1)
+        return jax.tree.map(lambda x: x + 0.05 * jax.random.normal(key, x.shape), variables)
+
+    return init(audio)
 
 
 @pytest.mark.parametrize("kind", ["conv", "whisper"])
@@ -80,9 +85,12 @@ def test_teacher_forcing_cache_and_recompute_agree(rng, kind):
     frames = 12
     audio = jnp.asarray(rng.normal(size=(2, frames * 640)).astype(np.float32))
     variables = _perturbed_init(model, audio, frames, 468)
-    cached = model.apply(variables, audio, frames, method=FaceFormer.generate)
-    recomputed = model.apply(variables, audio, frames, method=FaceFormer.generate_recompute)
-    forced = model.apply(variables, audio, cached)  # its own outputs as the previous frames
+    cached = jax.jit(partial(model.apply, num_frames=frames, method=FaceFormer.generate))(
+        variables, audio
+    )
+    recompute = partial(model.apply, num_frames=frames, method=FaceFormer.generate_recompute)
+    recomputed = jax.jit(recompute)(variables, audio)
+    forced = jax.jit(model.apply)(variables, audio, cached)  # its own outputs as previous frames
     assert cached.shape == (2, frames, 468 * 3) and float(jnp.abs(cached).max()) > 1e-2
     np.testing.assert_allclose(recomputed, cached, atol=1e-5)
     np.testing.assert_allclose(forced, cached, atol=1e-5)
