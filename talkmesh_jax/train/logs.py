@@ -13,11 +13,18 @@ class MetricsLog:
     """Appends {"step", …} lines to RUN/metrics.jsonl and scalars to RUN/tensorboard/.
 
     On resume from step s, lines after s (from the part of the run that was lost) are dropped,
-    so the file reads as one uninterrupted run.
+    so the file reads as one uninterrupted run. With `enabled=False` (processes other than 0 of
+    a multi-process run) it writes nothing.
     """
 
-    def __init__(self, workdir: Path, tensorboard: bool = True, resume_step: int = 0):
+    def __init__(
+        self, workdir: Path, tensorboard: bool = True, resume_step: int = 0, enabled: bool = True
+    ):
         self.path = workdir / "metrics.jsonl"
+        self.enabled = enabled
+        self.writer = None
+        if not enabled:
+            return
         if self.path.exists():
             kept = [
                 line
@@ -26,13 +33,14 @@ class MetricsLog:
             ]
             with atomic_path(self.path) as tmp:
                 tmp.write_text("".join(f"{line}\n" for line in kept))
-        self.writer = None
         if tensorboard:
             from tensorboardX import SummaryWriter
 
             self.writer = SummaryWriter(str(workdir / "tensorboard"), purge_step=resume_step + 1)
 
     def write(self, step: int, **values: float) -> None:
+        if not self.enabled:
+            return
         record = {"step": step, **{k: v for k, v in values.items() if v is not None}}
         with self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")

@@ -20,7 +20,7 @@ from talkmesh_jax.train.checkpoint import Checkpointer, abstract_like
 from talkmesh_jax.train.data import prepare, validation_batches, window_spec
 from talkmesh_jax.train.logs import MetricsLog
 from talkmesh_jax.train.optim import learning_rate_schedule
-from talkmesh_jax.train.parallel import DataParallel, initialize_distributed
+from talkmesh_jax.train.parallel import DataParallel, barrier, initialize_distributed, is_primary
 from talkmesh_jax.train.setup import build
 from talkmesh_jax.train.step import MODES, make_train_step
 from talkmesh_jax.train.validation import Validator
@@ -48,7 +48,7 @@ def check_or_save_config(config: ml_collections.ConfigDict, workdir: Path) -> No
                     f"{path}: the run in {workdir} has {key}={saved.get(key)!r}, now "
                     f"{resolved.get(key)!r}; resume with the same options or use a new --workdir"
                 )
-    if jax.process_index() == 0:
+    if is_primary():
         save_config(config, path)
 
 
@@ -72,7 +72,12 @@ def train_and_evaluate(
     workdir = Path(workdir).absolute()
     workdir.mkdir(parents=True, exist_ok=True)
     check_or_save_config(config, workdir)
+    primary = is_primary()
+    if not primary:  # process 0 packs the data first; the others then find it packed
+        barrier("data prepared")
     data = prepare(config, workdir)
+    if primary:
+        barrier("data prepared")
     checkpointer = Checkpointer(workdir, int(config.checkpoint.keep), config.checkpoint.keep_best)
     latest = checkpointer.latest_step()
     setup = build(config, load_pretrained=latest is None)
@@ -85,17 +90,19 @@ def train_and_evaluate(
     state, start = setup.state, 0
     if latest is not None:
         state, data_state = checkpointer.restore(latest, abstract_like(state))
-        iterator.set_state(data_state)
+        # Processes advance in lockstep, so process 0's saved position is every process's;
+        # each keeps its own shard (a different process count is refused by set_state).
+        iterator.set_state({**data_state, "shard_index": jax.process_index()})
         start = latest
     runner = DataParallel(make_train_step(setup.model, setup.tx, config), config.train.parallel)
     device_state = runner.put_state(state)
     reference = jnp.asarray(data.reference)
     valid_batches = validation_batches(config, data.valid)
     validator = Validator(setup.model, valid_batches, data.reference, spec.window_frames)
-    log = MetricsLog(workdir, bool(config.log.tensorboard), start)
+    log = MetricsLog(workdir, bool(config.log.tensorboard), start, enabled=primary)
     schedule = learning_rate_schedule(config.train)
     steps, record = int(config.train.steps), {}
-    bar = tqdm(total=steps, initial=start, unit="step", disable=not show_progress)
+    bar = tqdm(total=steps, initial=start, unit="step", disable=not (show_progress and primary))
     tick, ticked = time.perf_counter(), start
     try:
         for step in range(start + 1, steps + 1):

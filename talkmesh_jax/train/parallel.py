@@ -6,6 +6,7 @@ devices from its own shard of the data (Grain), and the step's sums run over all
 
 from __future__ import annotations
 
+import os
 from functools import partial
 
 import jax
@@ -55,7 +56,9 @@ class DataParallel:
         """The state as host arrays (one replica)."""
         if self.kind == "pmap":
             state = jax.tree.map(lambda x: x[0], state)
-        return jax.device_get(state)
+            return jax.device_get(state)
+        # Replicated over every process's devices: read this process's own copy.
+        return jax.tree.map(lambda x: np.asarray(x.addressable_data(0)), state)
 
     def put_batch(self, batch: dict) -> dict:
         """This process's part of the global batch: arrays with a leading [B_local] axis."""
@@ -82,17 +85,47 @@ class DataParallel:
 
 
 def initialize_distributed() -> None:
-    """`jax.distributed.initialize()` when a multi-process launch is detected (the coordinator
-    address in JAX_COORDINATOR_ADDRESS, or a SLURM/Open MPI/Cloud TPU environment)."""
-    import os
+    """Joins a multi-process run when one is launched, before any JAX computation.
 
-    launched = any(
-        key in os.environ
-        for key in ("JAX_COORDINATOR_ADDRESS", "SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE")
-    )
-    if launched:
-        try:
-            jax.distributed.initialize()
-        except RuntimeError as err:  # already initialised by the caller
-            if "already" not in str(err):
-                raise
+    Either talkmesh's variables (JAX_COORDINATOR_ADDRESS=host:port, JAX_NUM_PROCESSES,
+    JAX_PROCESS_ID; one process per host) or a launcher JAX detects itself (SLURM, Open MPI).
+    CPU processes exchange collectives through gloo.
+    """
+    env = os.environ
+    explicit = "JAX_NUM_PROCESSES" in env or "JAX_PROCESS_ID" in env
+    detected = any(key in env for key in ("SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE"))
+    if not explicit and not detected:
+        return
+    kwargs = {}
+    if explicit:
+        missing = [
+            k
+            for k in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID")
+            if k not in env
+        ]
+        if missing:
+            raise TalkmeshError(f"multi-process launch: {', '.join(missing)} not set")
+        kwargs = {
+            "coordinator_address": env["JAX_COORDINATOR_ADDRESS"],
+            "num_processes": int(env["JAX_NUM_PROCESSES"]),
+            "process_id": int(env["JAX_PROCESS_ID"]),
+        }
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    try:
+        jax.distributed.initialize(**kwargs)
+    except RuntimeError as err:  # already initialised by the caller
+        if "already" not in str(err):
+            raise
+
+
+def is_primary() -> bool:
+    """Process 0: the one that writes logs and shared files."""
+    return jax.process_index() == 0
+
+
+def barrier(name: str) -> None:
+    """Waits until every process reaches the barrier `name` (no-op in a single process)."""
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices(name)
