@@ -19,7 +19,7 @@ def open_run(
     """(config, predictor with the EMA parameters, step) of the `best` (lowest validation LVE)
     or `latest` checkpoint, or of a step number given as text."""
     from talkmesh_jax.train.checkpoint import Checkpointer, abstract_like
-    from talkmesh_jax.train.data import REFERENCE_FOR_OUTPUT
+    from talkmesh_jax.train.data import target_reference
     from talkmesh_jax.train.setup import build
 
     workdir = Path(workdir)
@@ -42,15 +42,13 @@ def open_run(
         state, _ = checkpointer.restore(step, abstract_like(setup.state))
     finally:
         checkpointer.close()
-    kind = REFERENCE_FOR_OUTPUT[config.model.output_type]
     faces = {
         n: np.load(workdir / "reference" / f"{n}.npy") for n in ("mean_face", "close_mouth_face")
     }
-    reference = faces[kind] if kind else np.zeros_like(faces["mean_face"])
     predictor = Predictor(
         setup.model,
         state.ema_params,
-        reference,
+        target_reference(faces, config.model.output_type),
         int(config.data.window_frames),
         int(config.eval.batch_size),
     )

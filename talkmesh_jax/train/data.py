@@ -18,6 +18,12 @@ from talkmesh_jax.fileio import atomic_path
 REFERENCE_FOR_OUTPUT = {"disp_close": "close_mouth_face", "disp_mean": "mean_face", "pos": None}
 
 
+def target_reference(faces: dict[str, np.ndarray], output_type: str) -> np.ndarray:
+    """[V, 3] face the model's targets are measured from: close-mouth, mean, or zeros (`pos`)."""
+    kind = REFERENCE_FOR_OUTPUT[output_type]
+    return faces[kind] if kind else np.zeros_like(faces["mean_face"])
+
+
 @dataclass
 class RunData:
     train: PackedClips
@@ -70,8 +76,7 @@ def prepare(config: ml_collections.ConfigDict, workdir: Path) -> RunData:
     for name, face in faces.items():
         with atomic_path(workdir / "reference" / f"{name}.npy") as tmp:
             np.save(tmp, face)
-    kind = REFERENCE_FOR_OUTPUT[config.model.output_type]
-    reference = faces[kind] if kind else np.zeros_like(faces["mean_face"])
+    reference = target_reference(faces, config.model.output_type)
     return RunData(train, packed_part(dataset, "valid", count), faces, reference)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from talkmesh_jax.cli import main
 
 SMALL = [
@@ -17,6 +19,7 @@ SMALL = [
 ]
 
 
+@pytest.mark.slow  # compiles the three training modes and two decoders: about 80 s
 def test_bench_train_writes_every_rate(tmp_path, capsys) -> None:
     out = tmp_path / "train.json"
     argv = ["bench", "train", "--config", "tiny", "--json", str(out)]

@@ -60,6 +60,10 @@ def test_eval_reports_model_and_baselines(run, tmp_path, capsys):
     assert "lve" in capsys.readouterr().out
 
 
+def _export(run, audio, out) -> int:
+    return main(["export", "--workdir", str(run), "--audio", str(audio), "--out", str(out)])
+
+
 def test_export_any_audio_file_and_folder(run, tmp_path):
     folder = tmp_path / "audio"
     folder.mkdir()
@@ -72,39 +76,13 @@ def test_export_any_audio_file_and_folder(run, tmp_path):
         check=True,
     )
     out = tmp_path / "one.npy"
-    assert (
-        main(
-            [
-                "export",
-                "--workdir",
-                str(run),
-                "--audio",
-                str(folder / "speech.wav"),
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert _export(run, folder / "speech.wav", out) == 0
     landmarks = np.load(out)
     assert landmarks.shape == (round(7.3 * 25), 478, 3) and landmarks.dtype == np.float32
     # absolute landmarks in the dataset's frame: near the reference face, not displacements
     reference = np.load(run / "reference" / "close_mouth_face.npy")
     assert np.abs(landmarks - reference).mean() < 0.5 < np.abs(reference).mean()
-    assert (
-        main(
-            [
-                "export",
-                "--workdir",
-                str(run),
-                "--audio",
-                str(folder),
-                "--out",
-                str(tmp_path / "many"),
-            ]
-        )
-        == 0
-    )
+    assert _export(run, folder, tmp_path / "many") == 0
     assert np.load(tmp_path / "many" / "speech.npy").shape == landmarks.shape
     frames = np.load(tmp_path / "many" / "tone.npy").shape[0]
     assert abs(frames - round(3.1 * 25)) <= 1  # mp3 encoder padding may add a frame
@@ -113,28 +91,10 @@ def test_export_any_audio_file_and_folder(run, tmp_path):
 def test_export_errors(run, tmp_path, capsys):
     bad = tmp_path / "bad.wav"
     bad.write_text("not audio")
-    assert (
-        main(
-            ["export", "--workdir", str(run), "--audio", str(bad), "--out", str(tmp_path / "x.npy")]
-        )
-        == 1
-    )
+    assert _export(run, bad, tmp_path / "x.npy") == 1
     assert "bad.wav: decoding audio failed" in capsys.readouterr().err
     assert not (tmp_path / "x.npy").exists()
-    assert (
-        main(
-            [
-                "export",
-                "--workdir",
-                str(tmp_path),
-                "--audio",
-                str(bad),
-                "--out",
-                str(tmp_path / "x.npy"),
-            ]
-        )
-        == 1
-    )
+    assert _export(tmp_path, bad, tmp_path / "x.npy") == 1
     assert "not a training run" in capsys.readouterr().err
 
 
