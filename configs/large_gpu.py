@@ -1,5 +1,5 @@
 """A large model for GPUs: fine-tuned whisper-small in bfloat16, feature_dim 512, 8 heads,
-6 layers, batch 64 over all devices, adamw with warmup + cosine, EMA of parameters.
+6 layers, dropout 0.1, batch 64 over all devices, adamw with warmup + cosine, EMA of parameters.
 
     talkmesh train --config large_gpu --workdir runs/large --data obama_data
 """
@@ -16,6 +16,7 @@ def get_config():
     config.model.num_heads = 8
     config.model.num_layers = 6
     config.model.dtype = "bfloat16"
+    config.model.dropout = 0.1
     config.model.audio_encoder.checkpoint = "openai/whisper-small"
     config.model.audio_encoder.frozen = False
     config.model.audio_encoder.dtype = "bfloat16"

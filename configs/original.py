@@ -14,4 +14,6 @@ def get_config():
     config = default_config()
     config.model.audio_encoder.checkpoint = "openai/whisper-small"
     config.data.jitter = False  # fixed, non-overlapping windows like the original
+    # model.dropout stays 0: the seed notes record none (torch's TransformerDecoderLayer would
+    # default to 0.1 if the original built it without a dropout argument; set it to compare).
     return config

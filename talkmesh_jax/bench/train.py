@@ -18,7 +18,7 @@ from talkmesh_jax.bench.timing import calls_per_second, machine_info
 from talkmesh_jax.config import config_to_dict
 from talkmesh_jax.models.faceformer import RECOMPUTE_GROUPS, RECOMPUTE_MIN_GROUP, FaceFormer
 from talkmesh_jax.train.setup import build
-from talkmesh_jax.train.step import train_step
+from talkmesh_jax.train.step import make_train_step
 
 MAX_ENCODER_SECONDS = 30  # Whisper's positional table; longer audio is encoded in pieces
 
@@ -58,7 +58,8 @@ def run_train_bench(
     timing = partial(calls_per_second, round_seconds=bench.round_seconds, rounds=bench.rounds)
     rates = {}
     for mode in ("teacher_forcing", "autoregressive", "original_procedure"):
-        step = jax.jit(partial(train_step, model=model, tx=setup.tx, mode=mode))
+        # the config's step (dropout, EMA, invalid-frame rule) in each mode
+        step = jax.jit(partial(make_train_step(model, setup.tx, config), mode=mode))
 
         def run(step=step):
             jax.block_until_ready(step(state, batch, reference)[1]["loss"])

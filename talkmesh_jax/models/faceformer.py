@@ -29,6 +29,7 @@ OUTPUT_TYPES = ("pos", "disp_close", "disp_mean")
 NEG_INF = -1e9
 RECOMPUTE_GROUPS = 16  # at most this many static prefix lengths in the original procedure
 RECOMPUTE_MIN_GROUP = 8  # frames
+SCAN_RNGS = {"params": False, "dropout": True}  # one set of weights, new dropout masks per frame
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class FaceFormerConfig:
     align_window: int = 2
     output_type: str = "disp_close"
     dtype: str = "float32"
+    dropout: float = 0.0  # torch's TransformerDecoderLayer places (and its default is 0.1)
     audio_encoder: AudioEncoderConfig = field(default_factory=AudioEncoderConfig)
 
     @classmethod
@@ -63,6 +65,8 @@ class FaceFormerConfig:
             raise TalkmeshError(f"{source}: num_landmarks must be 468 or 478")
         if config.feature_dim % config.num_heads or config.feature_dim % 2:
             raise TalkmeshError(f"{source}: feature_dim must be even and divisible by num_heads")
+        if not 0.0 <= config.dropout < 1.0:
+            raise TalkmeshError(f"{source}: dropout must be in [0, 1), got {config.dropout}")
         return config
 
     @property
@@ -114,17 +118,24 @@ def alignment_bias(queries: jnp.ndarray, num_keys: int, steps: int, window: int)
     return jnp.where(allowed, 0.0, NEG_INF)
 
 
+def training(module: nn.Module) -> bool:
+    """Dropout is on when the caller passed a "dropout" rng (training steps), off otherwise."""
+    return module.has_rng("dropout")
+
+
 class Attention(nn.Module):
     """Multi-head attention with an additive bias [H or 1, Q, K]."""
 
     dim: int
     num_heads: int
     dtype: jnp.dtype = jnp.float32
+    dropout: float = 0.0
 
     def setup(self):
         dense = {name: nn.Dense(self.dim, dtype=self.dtype) for name in ("query", "key", "value")}
         self.projections = dense
         self.out = nn.Dense(self.dim, dtype=self.dtype)
+        self.drop = nn.Dropout(self.dropout)
 
     def project(self, x: jnp.ndarray, name: str) -> jnp.ndarray:
         y = self.projections[name](x)
@@ -134,6 +145,7 @@ class Attention(nn.Module):
         """q [B, Q, H, Dh], k/v [B, K, H, Dh] → [B, Q, D]."""
         logits = jnp.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(q.shape[-1])
         weights = jax.nn.softmax(logits.astype(jnp.float32) + bias, axis=-1).astype(v.dtype)
+        weights = self.drop(weights, deterministic=not training(self))
         out = jnp.einsum("bhqk,bkhd->bqhd", weights, v)
         out = out.reshape(*out.shape[:2], self.dim)
         return self.out(out)
@@ -144,27 +156,35 @@ class Attention(nn.Module):
 
 
 class DecoderLayer(nn.Module):
-    """Post-norm decoder layer: self-attention, cross-attention, ReLU feed-forward."""
+    """Post-norm decoder layer: self-attention, cross-attention, ReLU feed-forward; dropout where
+    torch's TransformerDecoderLayer has it (attention weights, each residual branch, inside the
+    feed-forward), active only when a "dropout" rng is given."""
 
     dim: int
     num_heads: int
     ffn_dim: int
     dtype: jnp.dtype = jnp.float32
+    dropout: float = 0.0
 
     def setup(self):
-        self.self_attention = Attention(self.dim, self.num_heads, self.dtype)
-        self.cross_attention = Attention(self.dim, self.num_heads, self.dtype)
+        self.self_attention = Attention(self.dim, self.num_heads, self.dtype, self.dropout)
+        self.cross_attention = Attention(self.dim, self.num_heads, self.dtype, self.dropout)
         self.ffn_in = nn.Dense(self.ffn_dim, dtype=self.dtype)
         self.ffn_out = nn.Dense(self.dim, dtype=self.dtype)
         self.norms = [nn.LayerNorm(dtype=self.dtype) for _ in range(3)]
+        self.drop = nn.Dropout(self.dropout)
+
+    def _drop(self, x: jnp.ndarray) -> jnp.ndarray:
+        return self.drop(x, deterministic=not training(self))
 
     def rest(self, x: jnp.ndarray, memory: jnp.ndarray, cross_bias: jnp.ndarray) -> jnp.ndarray:
         """Everything after self-attention (its residual and norm already applied)."""
-        x = self.norms[1](x + self.cross_attention(x, memory, cross_bias[None]))
-        return self.norms[2](x + self.ffn_out(nn.relu(self.ffn_in(x))))
+        x = self.norms[1](x + self._drop(self.cross_attention(x, memory, cross_bias[None])))
+        hidden = self._drop(nn.relu(self.ffn_in(x)))
+        return self.norms[2](x + self._drop(self.ffn_out(hidden)))
 
     def __call__(self, x, memory, self_bias, cross_bias):
-        x = self.norms[0](x + self.self_attention(x, x, self_bias))
+        x = self.norms[0](x + self._drop(self.self_attention(x, x, self_bias)))
         return self.rest(x, memory, cross_bias)
 
     def step(self, x, memory, cache_k, cache_v, frame, self_bias, cross_bias):
@@ -175,7 +195,7 @@ class DecoderLayer(nn.Module):
         cache_k = jax.lax.dynamic_update_slice_in_dim(cache_k, k, frame, axis=1)
         cache_v = jax.lax.dynamic_update_slice_in_dim(cache_v, v, frame, axis=1)
         y = attention.attend(attention.project(x, "query"), cache_k, cache_v, self_bias)
-        return self.rest(self.norms[0](x + y), memory, cross_bias), cache_k, cache_v
+        return self.rest(self.norms[0](x + self._drop(y)), memory, cross_bias), cache_k, cache_v
 
 
 class FaceFormer(nn.Module):
@@ -191,7 +211,8 @@ class FaceFormer(nn.Module):
         self.target_embedding = nn.Dense(c.feature_dim, dtype=dtype)
         ffn = c.ffn_dim or 2 * c.feature_dim
         self.layers = [
-            DecoderLayer(c.feature_dim, c.num_heads, ffn, dtype) for _ in range(c.num_layers)
+            DecoderLayer(c.feature_dim, c.num_heads, ffn, dtype, c.dropout)
+            for _ in range(c.num_layers)
         ]
         self.output = nn.Dense(
             c.num_landmarks * 3, kernel_init=nn.initializers.zeros, dtype=jnp.float32
@@ -259,7 +280,9 @@ class FaceFormer(nn.Module):
             return (output, cache), output
 
         start = jnp.zeros((batch, self.config.num_landmarks * 3), jnp.float32)
-        scan = nn.scan(step, variable_broadcast="params", split_rngs={"params": False})
+        scan = nn.scan(
+            step, variable_broadcast="params", split_rngs={"params": False, "dropout": True}
+        )
         _, outputs = scan(self, (start, self.init_cache(batch, num_frames)), jnp.arange(num_frames))
         return jnp.swapaxes(outputs, 0, 1)
 
@@ -285,6 +308,8 @@ class FaceFormer(nn.Module):
                 new = module.decode(memory, previous)[:, frame]
                 return jax.lax.dynamic_update_slice_in_dim(outputs, new[:, None], frame, 1), None
 
-            scan = nn.scan(step, variable_broadcast="params", split_rngs={"params": False})
+            scan = nn.scan(
+                step, variable_broadcast="params", split_rngs={"params": False, "dropout": True}
+            )
             outputs, _ = scan(self, outputs, jnp.arange(start, stop))
         return outputs

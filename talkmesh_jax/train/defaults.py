@@ -29,6 +29,7 @@ def default_config() -> ml_collections.ConfigDict:
             "align_window": 2,
             "output_type": "disp_close",  # pos | disp_close | disp_mean
             "dtype": "float32",  # bfloat16: compute in bf16, parameters and loss in f32
+            "dropout": 0.0,  # decoder dropout in training steps (torch's layer default: 0.1)
             "audio_encoder": {
                 "kind": "whisper",
                 "checkpoint": None,  # Hugging Face directory or cached id; None: random weights

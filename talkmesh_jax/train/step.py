@@ -32,13 +32,23 @@ def targets_and_mask(batch: dict, reference: jnp.ndarray, fill_invalid: str):
     return targets.reshape(*targets.shape[:2], -1), mask
 
 
-def predict(model: FaceFormer, params, audio, targets, mode: str) -> jnp.ndarray:
+def predict(model: FaceFormer, params, audio, targets, mode: str, dropout_key=None) -> jnp.ndarray:
     """[B, T, V·3] predictions: teacher-forced; fed back on themselves with the key/value cache
-    (autoregressive); or the original's O(T²) recomputation of the prefix (original_procedure)."""
+    (autoregressive); or the original's O(T²) recomputation of the prefix (original_procedure).
+    Dropout is applied when `dropout_key` is given."""
+    rngs = {"dropout": dropout_key} if dropout_key is not None else {}
     if mode == "teacher_forcing":
-        return model.apply(params, audio, targets)
+        return model.apply(params, audio, targets, rngs=rngs)
     method = FaceFormer.generate if mode == "autoregressive" else FaceFormer.generate_recompute
-    return model.apply(params, audio, targets.shape[1], method=method)
+    return model.apply(params, audio, targets.shape[1], method=method, rngs=rngs)
+
+
+def dropout_key(seed: int | None, step: jnp.ndarray, axis_name: str | None):
+    """A key per (seed, step, device): resumed runs draw the same masks; None without dropout."""
+    if seed is None:
+        return None
+    key = jax.random.fold_in(jax.random.key(seed), step)
+    return key if axis_name is None else jax.random.fold_in(key, jax.lax.axis_index(axis_name))
 
 
 def masked_error_sum(predictions, targets, mask) -> tuple[jnp.ndarray, jnp.ndarray]:
@@ -57,16 +67,19 @@ def train_step(
     mode: str = "teacher_forcing",
     fill_invalid: str = "mask",
     ema_decay: float = 0.0,
+    dropout_seed: int | None = None,
     axis_name: str | None = None,
 ) -> tuple[TrainState, dict]:
-    """One optimiser update; returns the new state and {"loss", "grad_norm"} (global values)."""
+    """One optimiser update; returns the new state and {"loss", "grad_norm"} (global values).
+    With `dropout_seed`, the model's dropout is on (masks from the seed, step and device)."""
     targets, mask = targets_and_mask(batch, reference, fill_invalid)
     _, count = masked_error_sum(targets, targets, mask)
     total = count if axis_name is None else jax.lax.psum(count, axis_name)
     total = jnp.maximum(total, 1.0)
 
     def loss_fn(params):
-        predictions = predict(model, params, batch["audio"], targets, mode)
+        key = dropout_key(dropout_seed, state.step, axis_name)
+        predictions = predict(model, params, batch["audio"], targets, mode, key)
         error, _ = masked_error_sum(predictions, targets, mask)
         return error / total
 
@@ -95,4 +108,5 @@ def make_train_step(model, tx, config) -> partial:
         mode=config.train.mode,
         fill_invalid=config.data.fill_invalid,
         ema_decay=float(config.train.ema_decay),
+        dropout_seed=int(config.train.seed) if float(config.model.dropout) > 0 else None,
     )

@@ -113,6 +113,28 @@ def test_bfloat16_compute(rng):
     assert out.dtype == jnp.float32 and np.isfinite(np.asarray(out)).all()
 
 
+def test_dropout_only_with_a_key(rng):
+    """Dropout is on exactly when a "dropout" rng is given (training), in every decoding path."""
+    encoder = {"kind": "conv", "conv_channels": 16, "conv_features": 16}
+    model, _ = _model(dropout=0.3, align_window=1, audio_encoder=encoder)
+    plain, _ = _model(dropout=0.0, align_window=1, audio_encoder=encoder)
+    frames = 10
+    audio = jnp.asarray(rng.normal(size=(2, frames * 640)).astype(np.float32))
+    variables = _perturbed_init(model, audio, frames, 468)
+    targets = jnp.asarray(rng.normal(size=(2, frames, 468 * 3)).astype(np.float32))
+    for args, method in (((targets,), None), ((frames,), FaceFormer.generate)):
+        kwargs = {"method": method} if method else {}
+        off = model.apply(variables, audio, *args, **kwargs)
+        np.testing.assert_allclose(off, plain.apply(variables, audio, *args, **kwargs), atol=1e-6)
+        on = [
+            model.apply(variables, audio, *args, rngs={"dropout": jax.random.key(k)}, **kwargs)
+            for k in (0, 0, 1)
+        ]
+        np.testing.assert_array_equal(on[0], on[1])  # same key, same masks
+        assert float(jnp.abs(on[0] - off).max()) > 1e-3
+        assert float(jnp.abs(on[0] - on[2]).max()) > 1e-3
+
+
 @pytest.mark.parametrize(
     "changes, message",
     [
@@ -121,6 +143,7 @@ def test_bfloat16_compute(rng):
         ({"feature_dim": 30, "num_heads": 4}, "divisible"),
         ({"hidden": 3}, "unknown field 'hidden'"),
         ({"audio_encoder": {"kind": "lstm"}}, "kind must be"),
+        ({"dropout": 1.0}, "dropout"),
     ],
 )
 def test_config_errors(changes, message):
