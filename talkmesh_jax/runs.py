@@ -10,7 +10,29 @@ import numpy as np
 
 from talkmesh_jax import TalkmeshError
 from talkmesh_jax.config import load_config
+from talkmesh_jax.fileio import atomic_path
 from talkmesh_jax.inference import Predictor
+
+ENCODER_CONFIG_DIR = "audio_encoder"  # RUN/audio_encoder/config.json: the Whisper checkpoint's
+
+
+def save_encoder_config(config: ml_collections.ConfigDict, workdir: Path) -> None:
+    """Copies the Whisper checkpoint's config.json into the run, so that opening the run later
+    needs only the run (its checkpoints hold every weight), not the Hugging Face checkpoint."""
+    encoder = config.model.audio_encoder
+    if encoder.kind != "whisper" or encoder.checkpoint is None:
+        return
+    from talkmesh_jax.models.whisper_weights import resolve_checkpoint
+
+    source = resolve_checkpoint(encoder.checkpoint) / "config.json"
+    with atomic_path(workdir / ENCODER_CONFIG_DIR / "config.json") as tmp:
+        tmp.write_bytes(source.read_bytes())
+
+
+def _use_run_encoder_config(config: ml_collections.ConfigDict, workdir: Path) -> None:
+    local = workdir / ENCODER_CONFIG_DIR
+    if config.model.audio_encoder.checkpoint is not None and (local / "config.json").is_file():
+        config.model.audio_encoder.checkpoint = str(local)
 
 
 def open_run(
@@ -26,6 +48,7 @@ def open_run(
     if not (workdir / "config.json").exists():
         raise TalkmeshError(f"{workdir}: not a training run (no config.json)")
     config = load_config(workdir / "config.json")
+    _use_run_encoder_config(config, workdir)
     checkpointer = Checkpointer(workdir, int(config.checkpoint.keep), config.checkpoint.keep_best)
     try:
         if checkpoint == "best":

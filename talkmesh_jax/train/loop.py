@@ -16,6 +16,7 @@ from talkmesh_jax.config import config_to_dict, save_config
 from talkmesh_jax.data.pipeline import make_pipeline
 from talkmesh_jax.data.windows import create_batcher
 from talkmesh_jax.fileio import read_json
+from talkmesh_jax.runs import save_encoder_config
 from talkmesh_jax.train.checkpoint import Checkpointer, abstract_like
 from talkmesh_jax.train.data import prepare, validation_batches, window_spec
 from talkmesh_jax.train.logs import MetricsLog
@@ -73,6 +74,8 @@ def train_and_evaluate(
     workdir.mkdir(parents=True, exist_ok=True)
     check_or_save_config(config, workdir)
     primary = is_primary()
+    if primary:
+        save_encoder_config(config, workdir)
     if not primary:  # process 0 packs the data first; the others then find it packed
         barrier("data prepared")
     data = prepare(config, workdir)

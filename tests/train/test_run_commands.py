@@ -101,3 +101,26 @@ def test_export_errors(run, tmp_path, capsys):
 def test_plot(run, tmp_path):
     assert main(["plot", str(run), "--out", str(tmp_path / "curves.png")]) == 0
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_whisper_run_exports_without_its_hugging_face_checkpoint(synth_data, tmp_path):
+    """The run keeps the checkpoint's config.json; its weights are in the run's checkpoints."""
+    from tests.models.test_whisper import save_random
+
+    checkpoint = tmp_path / "whisper"
+    save_random(checkpoint)
+    run = tmp_path / "run"
+    argv = ["train", "--config", "original", "--workdir", str(run), "--data", str(synth_data)]
+    argv += ["--steps", "2", "--no-progress", *SMALL, "checkpoint.every=2", "eval.max_windows=4"]
+    assert main([*argv, f"model.audio_encoder.checkpoint={str(checkpoint)!r}"]) == 0
+    assert (run / "audio_encoder" / "config.json").read_bytes() == (
+        checkpoint / "config.json"
+    ).read_bytes()
+    audio = tmp_path / "speech.wav"
+    t = np.arange(int(1.5 * 16000)) / 16000
+    write_wav(audio, 0.3 * np.sin(2 * np.pi * 220 * t))
+    for path in checkpoint.iterdir():
+        path.unlink()
+    checkpoint.rmdir()
+    assert _export(run, audio, tmp_path / "speech.npy") == 0
+    assert np.load(tmp_path / "speech.npy").shape == (round(1.5 * 25), 468, 3)
