@@ -9,7 +9,6 @@ second run in the same folder resumes or reuses what is there.
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,14 +27,12 @@ class DemoOptions:
     show_progress: bool = True
 
 
-def speak_to_file(text: str, out: Path, voice: str = "en-us") -> Path:
+def speak_to_file(text: str, out: Path) -> Path:
     """espeak-ng speech of `text` as a wav file (written atomically)."""
-    from talkmesh_jax.data.synth import _espeak
+    from talkmesh_jax.data.synth import speak_to_wav
 
     with atomic_path(out) as tmp:
-        result = subprocess.run([_espeak(), "-v", voice, "-w", str(tmp), text], capture_output=True)
-        if result.returncode != 0:
-            raise TalkmeshError(f"espeak-ng failed: {result.stderr.decode()[-200:]}")
+        speak_to_wav(text, tmp)
     return out
 
 

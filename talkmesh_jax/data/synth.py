@@ -46,15 +46,20 @@ def _espeak() -> str:
     return path
 
 
+def speak_to_wav(text: str, wav: Path, voice: str = "en-us", speed: int = 175, pitch: int = 50):
+    """Writes espeak-ng speech of `text` to the wav file `wav` (espeak-ng's rate, 22.05 kHz)."""
+    args = [_espeak(), "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(wav), text]
+    result = subprocess.run(args, capture_output=True, check=False)
+    if result.returncode != 0 or not wav.exists():
+        raise TalkmeshError(f"espeak-ng failed for voice {voice}: {result.stderr.decode()[-200:]}")
+
+
 def speak(text: str, voice: str, speed: int, pitch: int, scratch: Path) -> np.ndarray:
     """espeak-ng speech of `text`: [S] float32, 16 kHz mono."""
     from talkmesh_jax.media import load_audio
 
     wav = scratch / "speech.wav"
-    args = [_espeak(), "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(wav), text]
-    result = subprocess.run(args, capture_output=True, check=False)
-    if result.returncode != 0 or not wav.exists():
-        raise TalkmeshError(f"espeak-ng failed for voice {voice}: {result.stderr.decode()[-200:]}")
+    speak_to_wav(text, wav, voice, speed, pitch)
     return load_audio(wav, SAMPLE_RATE)
 
 
