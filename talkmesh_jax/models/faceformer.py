@@ -280,9 +280,7 @@ class FaceFormer(nn.Module):
             return (output, cache), output
 
         start = jnp.zeros((batch, self.config.num_landmarks * 3), jnp.float32)
-        scan = nn.scan(
-            step, variable_broadcast="params", split_rngs={"params": False, "dropout": True}
-        )
+        scan = nn.scan(step, variable_broadcast="params", split_rngs=SCAN_RNGS)
         _, outputs = scan(self, (start, self.init_cache(batch, num_frames)), jnp.arange(num_frames))
         return jnp.swapaxes(outputs, 0, 1)
 
@@ -308,8 +306,6 @@ class FaceFormer(nn.Module):
                 new = module.decode(memory, previous)[:, frame]
                 return jax.lax.dynamic_update_slice_in_dim(outputs, new[:, None], frame, 1), None
 
-            scan = nn.scan(
-                step, variable_broadcast="params", split_rngs={"params": False, "dropout": True}
-            )
+            scan = nn.scan(step, variable_broadcast="params", split_rngs=SCAN_RNGS)
             outputs, _ = scan(self, outputs, jnp.arange(start, stop))
         return outputs

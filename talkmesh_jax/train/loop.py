@@ -76,7 +76,7 @@ def train_and_evaluate(
     primary = is_primary()
     if primary:
         save_encoder_config(config, workdir)
-    if not primary:  # process 0 packs the data first; the others then find it packed
+    else:  # process 0 packs the data first; the others then find it packed
         barrier("data prepared")
     data = prepare(config, workdir)
     if primary:

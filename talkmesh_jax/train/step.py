@@ -77,8 +77,9 @@ def train_step(
     total = count if axis_name is None else jax.lax.psum(count, axis_name)
     total = jnp.maximum(total, 1.0)
 
+    key = dropout_key(dropout_seed, state.step, axis_name)
+
     def loss_fn(params):
-        key = dropout_key(dropout_seed, state.step, axis_name)
         predictions = predict(model, params, batch["audio"], targets, mode, key)
         error, _ = masked_error_sum(predictions, targets, mask)
         return error / total
