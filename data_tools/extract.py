@@ -2,7 +2,8 @@
 
 Per video `<id>` (the file's stem) two steps, each skipped when its outputs exist:
   normalise  videos/<id>.mp4 (constant fps, H.264 + AAC) and audios/<id>.npy ([S] float32, 16 kHz)
-  landmarks  validity/<id>.npy, image_landmarks/<id>.npy, then landmarks/<id>.npy (metric cm)
+  landmarks  validity/, image_landmarks/, blendshapes/ ([T, 52]), head_pose/ ([T, 4, 4]) and,
+             last, landmarks/<id>.npy (metric cm), all from MediaPipe's Face Landmarker
 Every file is written under a temporary name and renamed, the landmark file last, so after a crash
 a video is either complete or redone, and no partial file is ever visible under a final name.
 """
@@ -27,6 +28,7 @@ from talkmesh_jax.data.dataset import (
     write_info,
 )
 from talkmesh_jax.data_tools.jobs import Summary, run_jobs
+from talkmesh_jax.facemesh import BLENDSHAPE_NAMES
 from talkmesh_jax.media import VIDEO_SUFFIXES, load_audio, normalise_video, probe
 
 WORK_DIR = ".work"  # per-run scratch space inside the dataset (same file system: atomic renames)
@@ -75,6 +77,8 @@ def _outputs(root: Path, name: str) -> dict[str, Path]:
         "audio": root / "audios" / f"{name}.npy",
         "validity": root / "validity" / f"{name}.npy",
         "image_landmarks": root / "image_landmarks" / f"{name}.npy",
+        "blendshapes": root / "blendshapes" / f"{name}.npy",
+        "head_pose": root / "head_pose" / f"{name}.npy",
         "landmarks": root / "landmarks" / f"{name}.npy",
     }
 
@@ -85,7 +89,10 @@ def is_normalised(root: Path, name: str) -> bool:
 
 
 def has_landmarks(root: Path, name: str) -> bool:
-    return _outputs(root, name)["landmarks"].exists()
+    """The landmark step is done: landmarks and (since the Tasks API) blendshapes and head pose;
+    a clip extracted before blendshapes existed is redone."""
+    out = _outputs(root, name)
+    return all(out[part].exists() for part in ("landmarks", "blendshapes", "head_pose"))
 
 
 def normalise_one(source: Path, root: Path, name: str, options: ExtractOptions) -> float:
@@ -117,13 +124,16 @@ def landmarks_one(
     from talkmesh_jax.data_tools.metric import metric_landmarks
 
     out = _outputs(root, name)
-    image, valid, (width, height) = detect_landmarks(out["video"], progress)
+    found = detect_landmarks(out["video"], progress)
+    image, valid = found.image_landmarks, found.valid
     metric = np.zeros_like(image)
     if valid.any():
-        metric[valid] = metric_landmarks(image[valid], width, height)
+        metric[valid] = metric_landmarks(image[valid], *found.size)
     count = options.num_landmarks
     save_array(out["validity"], valid)
     save_array(out["image_landmarks"], image[:, :count])
+    save_array(out["blendshapes"], found.blendshapes)
+    save_array(out["head_pose"], found.head_pose)
     save_array(out["landmarks"], to_layout(metric[:, :count], options.layout))
     return len(valid)
 
@@ -161,7 +171,7 @@ def _estimated_frames(sources: dict[str, Path], names: list[str], fps: int) -> i
     return total or None
 
 
-def prepare_dataset(root: Path, options: ExtractOptions) -> None:
+def prepare_dataset(root: Path, options: ExtractOptions, landmarks: bool = True) -> None:
     """Creates the dataset directory and dataset.json; clears what a killed run left behind."""
     root.mkdir(parents=True, exist_ok=True)
     info = DatasetInfo(
@@ -170,7 +180,8 @@ def prepare_dataset(root: Path, options: ExtractOptions) -> None:
         num_landmarks=options.num_landmarks,
         layout=options.layout,
         coordinate_frame="metric_cm",
-        source="MediaPipe FaceMesh (refine_landmarks) + metric Procrustes, talkmesh extract",
+        source="MediaPipe Face Landmarker (Tasks, VIDEO mode) + metric Procrustes (extract)",
+        blendshape_names=tuple(BLENDSHAPE_NAMES) if landmarks else (),
     )
     write_info(root, info)
     shutil.rmtree(root / WORK_DIR, ignore_errors=True)
@@ -196,7 +207,7 @@ def extract(
         sources = {p.stem: p for p in sorted((root / "videos").glob("[!.]*.mp4"))}
         if not sources:
             raise TalkmeshError(f"{root}/videos: no normalised videos (run talkmesh normalise)")
-    prepare_dataset(root, options)
+    prepare_dataset(root, options, landmarks)
     names = list(sources)
 
     def done(name: str) -> bool:

@@ -1,4 +1,5 @@
-"""What a person looks at first: counts, hours, validity per clip, the mean face, mouth opening."""
+"""What a person looks at first: counts, hours, validity per clip, the mean face, mouth opening,
+and a few blendshape curves when the dataset has blendshapes."""
 
 from __future__ import annotations
 
@@ -13,6 +14,29 @@ from talkmesh_jax.facemesh import lip_rings
 from talkmesh_jax.fileio import atomic_path
 
 UPPER_INNER_LIP, LOWER_INNER_LIP = 13, 14  # MediaPipe's inner-lip midpoints
+CURVES = ("jawOpen", "mouthSmileLeft", "mouthPucker", "eyeBlinkLeft", "browInnerUp")
+CURVE_SECONDS = 20.0  # of the first clip, in the picture
+
+
+def blendshape_curves(dataset: Dataset) -> dict | None:
+    """The first CURVE_SECONDS of a few blendshapes ({clip, fps, names, values [K][T]}) of the first
+    clip that has them; None for a dataset without blendshapes."""
+    if not dataset.has_blendshapes:
+        return None
+    names = [n for n in CURVES if n in dataset.info.blendshape_names]
+    for clip in dataset.clip_names():
+        if dataset.clip_path("blendshapes", clip).exists():
+            values = dataset.load_blendshapes(clip, mmap=True)
+            values = values[: int(CURVE_SECONDS * dataset.info.fps)]
+            columns = [dataset.info.blendshape_names.index(n) for n in names]
+            curves = np.asarray(values[:, columns]).T
+            return {
+                "clip": clip,
+                "fps": dataset.info.fps,
+                "names": names,
+                "values": curves.tolist(),
+            }
+    return None
 
 
 def dataset_stats(dataset: Dataset, show_progress: bool = True) -> dict:
@@ -47,6 +71,7 @@ def dataset_stats(dataset: Dataset, show_progress: bool = True) -> dict:
         },
         "per_clip": clips,
         "mouth_opening_cm": np.concatenate(openings).tolist() if openings else [],
+        "blendshape_curves": blendshape_curves(dataset),
     }
 
 
@@ -59,6 +84,7 @@ def format_stats(stats: dict) -> str:
         f"  {info['num_landmarks']} landmarks, layout {info['layout']}, {info['fps']} fps, "
         f"{info['sample_rate']} Hz, {info['coordinate_frame']}",
         "  split: " + ", ".join(f"{k} {v}" for k, v in stats["split_counts"].items()),
+        f"  blendshapes: {len(info.get('blendshape_names', []))}",
         f"  {'clip':<24} {'frames':>7} {'seconds':>8} {'valid %':>8}  split",
     ]
     for clip in stats["per_clip"]:
@@ -79,8 +105,19 @@ def _mean_face(dataset: Dataset) -> np.ndarray:
     return reference_faces(dataset, names, close_frames=1, show_progress=False)["mean_face"]
 
 
+def _plot_curves(ax, curves: dict) -> None:
+    for name, values in zip(curves["names"], curves["values"], strict=True):
+        ax.plot(np.arange(len(values)) / curves["fps"], values, lw=1, label=name)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("s")
+    ax.set_ylabel("coefficient")
+    ax.set_title(f"blendshapes of {curves['clip']}")
+    ax.legend(loc="upper right", fontsize=8, ncols=len(curves["names"]))
+
+
 def write_picture(dataset: Dataset, stats: dict, path: str | os.PathLike) -> Path:
-    """PNG: the mean face from the front and the side, and a histogram of mouth opening."""
+    """PNG: the mean face from the front and the side, a histogram of mouth opening and, with
+    blendshapes, a few blendshape curves of one clip."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -88,7 +125,10 @@ def write_picture(dataset: Dataset, stats: dict, path: str | os.PathLike) -> Pat
 
     face = _mean_face(dataset)
     outer, inner = lip_rings()
-    figure, axes = plt.subplots(1, 3, figsize=(13, 4.5))
+    curves = stats.get("blendshape_curves")
+    mosaic = [["front", "side", "hist"]] + ([["curves"] * 3] if curves else [])
+    figure, named = plt.subplot_mosaic(mosaic, figsize=(13, 8.5 if curves else 4.5))
+    axes = [named["front"], named["side"], named["hist"]]
     views = ((0, 1, "front (x, y)"), (2, 1, "side (z, y)"))
     for ax, (a, b, title) in zip(axes[:2], views, strict=True):
         ax.scatter(face[:, a], face[:, b], s=2, c="0.4")
@@ -102,6 +142,8 @@ def write_picture(dataset: Dataset, stats: dict, path: str | os.PathLike) -> Pat
     axes[2].set_xlabel("inner-lip opening (landmarks 13–14), cm")
     axes[2].set_ylabel("valid frames")
     axes[2].set_title(f"mouth opening, median {np.median(openings) if openings.size else 0:.2f} cm")
+    if curves:
+        _plot_curves(named["curves"], curves)
     figure.suptitle(f"{dataset.root.name}: {stats['clips']} clips, {stats['hours']:.2f} h")
     figure.tight_layout()
     with atomic_path(path) as tmp:

@@ -52,23 +52,28 @@ def _unproject(screen: np.ndarray, depth_offset: np.ndarray, scale: np.ndarray) 
     return np.stack([x, y, -z], axis=-1)
 
 
-def metric_landmarks(image_landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
-    """MediaPipe image landmarks → metric landmarks.
+def camera_space(
+    image_landmarks: np.ndarray, width: int, height: int, vertical_fov_degrees: float | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """MediaPipe image landmarks → (camera-space points [T, V, 3] cm, and the fitted pose of the
+    canonical face in that space: scale [T], rotation [T, 3, 3], translation [T, 3] cm).
 
-    image_landmarks [T, V, 3] (V ≥ 468; x, y in [0, 1], z as MediaPipe reports it) of frames of
-    `width` × `height` pixels → [T, V, 3] float32, cm, canonical-face frame. The first 468 points
-    drive the fit; all V points (irises too) are transformed.
+    The camera has its principal point at the centre and focal length = frame width (the original
+    project's convention) or, with `vertical_fov_degrees`, that vertical field of view (MediaPipe's
+    own face-geometry environment uses 63°).
     """
     points = np.asarray(image_landmarks, np.float64)
     if points.ndim != 3 or points.shape[-1] != 3 or points.shape[1] < NUM_FACE_LANDMARKS:
         raise ValueError(f"image landmarks must be [T, ≥468, 3], got {points.shape}")
-    if len(points) == 0:
-        return np.zeros(points.shape, np.float32)
     face = canonical_face()
     canonical = face["vertices"].astype(np.float64)
     weights = face["procrustes_weights"].astype(np.float64)
-    # Frustum at the near plane of a camera with focal length = width, principal point centred.
-    width_at_near, height_at_near = NEAR, NEAR * height / width
+    # Frustum at the near plane, principal point centred.
+    if vertical_fov_degrees is None:
+        width_at_near, height_at_near = NEAR, NEAR * height / width
+    else:
+        height_at_near = 2 * NEAR * np.tan(np.radians(vertical_fov_degrees) / 2)
+        width_at_near = height_at_near * width / height
     screen = np.stack(
         [
             (points[..., 0] - 0.5) * width_at_near,
@@ -86,8 +91,33 @@ def metric_landmarks(image_landmarks: np.ndarray, width: int, height: int) -> np
     scale, rotation, translation = similarity_fit(
         canonical, camera[:, :NUM_FACE_LANDMARKS], weights
     )
+    return camera, scale, rotation, translation
+
+
+def metric_landmarks(
+    image_landmarks: np.ndarray, width: int, height: int, vertical_fov_degrees: float | None = None
+) -> np.ndarray:
+    """MediaPipe image landmarks → metric landmarks.
+
+    image_landmarks [T, V, 3] (V ≥ 468; x, y in [0, 1], z as MediaPipe reports it) of frames of
+    `width` × `height` pixels → [T, V, 3] float32, cm, canonical-face frame. The first 468 points
+    drive the fit; all V points (irises too) are transformed. The camera: see `camera_space`.
+    """
+    if len(image_landmarks) == 0:
+        return np.zeros(np.shape(image_landmarks), np.float32)
+    camera, scale, rotation, translation = camera_space(
+        image_landmarks, width, height, vertical_fov_degrees
+    )
     # Inverse of x ↦ s R x + t, applied to every point: Rᵀ (x − t) / s.
     local = (
         np.einsum("bji,bnj->bni", rotation, camera - translation[:, None]) / scale[:, None, None]
     )
     return local.astype(np.float32)
+
+
+def apply_inverse_pose(camera: np.ndarray, pose: np.ndarray) -> np.ndarray:
+    """Camera-space points [T, V, 3] and 4×4 poses [T, 4, 4] (canonical → camera, as MediaPipe's
+    facial transformation matrix) → points in the canonical face's frame [T, V, 3]."""
+    linear, translation = pose[:, :3, :3], pose[:, :3, 3]
+    inverse = np.linalg.inv(linear)
+    return np.einsum("bij,bnj->bni", inverse, camera - translation[:, None])

@@ -4,7 +4,7 @@ Landmark layout used everywhere in the project: `[..., V, 3]` with V = 468 (face
 10 iris points, `refine_landmarks=True`). Metric landmarks are in the canonical face's frame:
 centimetres, x to the subject's left as seen by the camera, y up, z toward the camera.
 
-Region index sets come from MediaPipe's own definitions (`face_mesh_connections`), so numbers
+Region index sets come from MediaPipe's own definitions (`FaceLandmarksConnections`), so numbers
 computed over them can be reproduced by anyone with MediaPipe.
 """
 
@@ -18,6 +18,23 @@ import numpy as np
 NUM_FACE_LANDMARKS = 468
 NUM_REFINED_LANDMARKS = 478  # + 5 points per iris
 COORDINATE_FRAMES = ("metric_cm", "image_normalised")
+
+# MediaPipe Face Landmarker's 52 blendshape coefficients (Blendshape V2), in its output order:
+# ARKit's names plus `_neutral` first. Per frame in [0, 1]; stored as [T, 52] float32.
+BLENDSHAPE_NAMES = (
+    "_neutral browDownLeft browDownRight browInnerUp browOuterUpLeft browOuterUpRight cheekPuff "
+    "cheekSquintLeft cheekSquintRight eyeBlinkLeft eyeBlinkRight eyeLookDownLeft eyeLookDownRight "
+    "eyeLookInLeft eyeLookInRight eyeLookOutLeft eyeLookOutRight eyeLookUpLeft eyeLookUpRight "
+    "eyeSquintLeft eyeSquintRight eyeWideLeft eyeWideRight jawForward jawLeft jawOpen jawRight "
+    "mouthClose mouthDimpleLeft mouthDimpleRight mouthFrownLeft mouthFrownRight mouthFunnel "
+    "mouthLeft mouthLowerDownLeft mouthLowerDownRight mouthPressLeft mouthPressRight mouthPucker "
+    "mouthRight mouthRollLower mouthRollUpper mouthShrugLower mouthShrugUpper mouthSmileLeft "
+    "mouthSmileRight mouthStretchLeft mouthStretchRight mouthUpperUpLeft mouthUpperUpRight "
+    "noseSneerLeft noseSneerRight"
+).split()
+NUM_BLENDSHAPES = len(BLENDSHAPE_NAMES)  # 52
+# The coefficients that speech drives (jaw and mouth), for evaluation.
+MOUTH_BLENDSHAPES = tuple(n for n in BLENDSHAPE_NAMES if n.startswith(("jaw", "mouth")))
 
 
 def resource_path(name: str):
@@ -43,17 +60,20 @@ def original_reference_face(name: str) -> np.ndarray:
 
 @cache
 def _connections() -> dict[str, frozenset[tuple[int, int]]]:
-    from mediapipe.python.solutions import face_mesh_connections as fmc
+    """MediaPipe's named edge sets (Tasks API `FaceLandmarksConnections`; the same edges as the
+    legacy `face_mesh_connections`)."""
+    from mediapipe.tasks.python.vision.face_landmarker import FaceLandmarksConnections as fmc
 
-    return {
-        "lips": fmc.FACEMESH_LIPS,
-        "left_eye": fmc.FACEMESH_LEFT_EYE,
-        "right_eye": fmc.FACEMESH_RIGHT_EYE,
-        "left_eyebrow": fmc.FACEMESH_LEFT_EYEBROW,
-        "right_eyebrow": fmc.FACEMESH_RIGHT_EYEBROW,
-        "face_oval": fmc.FACEMESH_FACE_OVAL,
-        "tesselation": fmc.FACEMESH_TESSELATION,
+    named = {
+        "lips": fmc.FACE_LANDMARKS_LIPS,
+        "left_eye": fmc.FACE_LANDMARKS_LEFT_EYE,
+        "right_eye": fmc.FACE_LANDMARKS_RIGHT_EYE,
+        "left_eyebrow": fmc.FACE_LANDMARKS_LEFT_EYEBROW,
+        "right_eyebrow": fmc.FACE_LANDMARKS_RIGHT_EYEBROW,
+        "face_oval": fmc.FACE_LANDMARKS_FACE_OVAL,
+        "tesselation": fmc.FACE_LANDMARKS_TESSELATION,
     }
+    return {name: frozenset((c.start, c.end) for c in edges) for name, edges in named.items()}
 
 
 def _rings(edges: frozenset[tuple[int, int]]) -> list[list[int]]:

@@ -1,7 +1,7 @@
 """Region index sets come from MediaPipe's own definitions; shipped reference data loads."""
 
 import numpy as np
-from mediapipe.python.solutions import face_mesh_connections as fmc
+from mediapipe.tasks.python.vision.face_landmarker import FaceLandmarksConnections as fmc
 
 from talkmesh_jax.facemesh import (
     canonical_face,
@@ -13,7 +13,7 @@ from talkmesh_jax.facemesh import (
 
 
 def test_lip_sets_are_mediapipes():
-    lips = sorted({i for edge in fmc.FACEMESH_LIPS for i in edge})
+    lips = sorted({i for e in fmc.FACE_LANDMARKS_LIPS for i in (e.start, e.end)})
     assert region_indices()["lips"] == lips and len(lips) == 40
     outer, inner = lip_rings()
     assert sorted(outer + inner) == lips
@@ -23,7 +23,11 @@ def test_lip_sets_are_mediapipes():
 def test_upper_face_lies_above_the_mouth():
     vertices = canonical_face()["vertices"]
     upper = region_indices()["upper_face"]
-    eyebrows = {i for e in fmc.FACEMESH_LEFT_EYEBROW | fmc.FACEMESH_RIGHT_EYEBROW for i in e}
+    eyebrows = {
+        i
+        for e in fmc.FACE_LANDMARKS_LEFT_EYEBROW + fmc.FACE_LANDMARKS_RIGHT_EYEBROW
+        for i in (e.start, e.end)
+    }
     assert eyebrows <= set(upper)
     assert vertices[upper, 1].min() > vertices[region_indices()["lips"], 1].max()
 

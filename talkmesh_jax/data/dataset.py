@@ -8,18 +8,23 @@
       validity/<id>.npy        [T] bool, false where no face or more than one face was found
       image_landmarks/<id>.npy [T, V, 3] float32, MediaPipe's normalised image coordinates
                                (x, y in [0, 1] of the frame, z relative depth); written by extract
+      blendshapes/<id>.npy     [T, 52] float32 in [0, 1], MediaPipe's ARKit-named coefficients in
+                               the order of dataset.json's `blendshape_names`; zeros where invalid
+      head_pose/<id>.npy       [T, 4, 4] float32, MediaPipe's facial transformation matrix
+                               (canonical face → camera, cm); zeros where invalid
       videos/<id>.mp4          the video re-encoded at the dataset's fps; written by extract
       train_test_split.txt     "<id>.npy\t<train|valid|test>" per line
       mean_face.npy, close_mouth_face.npy   reference faces, same layout as the landmarks
 
 A directory without `dataset.json` (the original project's data) is read with its defaults: 25 fps,
-16 kHz, metric cm, the landmark count and layout taken from the first landmark file.
+16 kHz, metric cm, the landmark count and layout taken from the first landmark file. Blendshapes
+and head poses are optional: datasets made before them (or without dataset.json) load as before.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +35,7 @@ from talkmesh_jax.fileio import atomic_path, read_json, write_json
 DATASET_FORMAT = "talkmesh-dataset"
 LAYOUTS = ("tv3", "t3v")
 CLIP_PARTS = ("audios", "landmarks", "validity")
+OPTIONAL_PARTS = ("image_landmarks", "blendshapes", "head_pose", "videos")
 SPLIT_FILE = "train_test_split.txt"
 SPLIT_PARTS = ("train", "valid", "test")
 
@@ -44,6 +50,7 @@ class DatasetInfo:
     layout: str = "tv3"
     coordinate_frame: str = "metric_cm"
     source: str = ""
+    blendshape_names: tuple[str, ...] = ()  # empty: the dataset has no blendshapes
 
     def to_json(self) -> dict:
         return {"format": DATASET_FORMAT, "version": 1, **asdict(self)}
@@ -93,6 +100,7 @@ class Dataset:
             if not isinstance(meta, dict) or meta.get("format") != DATASET_FORMAT:
                 raise TalkmeshError(f"{path}: not a {DATASET_FORMAT} file")
             fields = {k: meta[k] for k in DatasetInfo.__dataclass_fields__ if k in meta}
+            fields["blendshape_names"] = tuple(fields.get("blendshape_names", ()))
             return DatasetInfo(**fields)
         names = self.clip_names()
         if not names:
@@ -123,6 +131,27 @@ class Dataset:
             )
         return np.asarray(audio, np.float32), landmarks, np.asarray(valid, bool)
 
+    @property
+    def has_blendshapes(self) -> bool:
+        """Whether dataset.json names blendshapes (clips may still lack the file)."""
+        return bool(self.info.blendshape_names)
+
+    def load_blendshapes(self, name: str, mmap: bool = False) -> np.ndarray:
+        """[T, K] float32 blendshape coefficients of one clip (K = len(info.blendshape_names))."""
+        path = self.clip_path("blendshapes", name)
+        if not self.has_blendshapes:
+            raise TalkmeshError(f"{self.root}/dataset.json: the dataset has no blendshapes")
+        array = _load(path, mmap)
+        if array.ndim != 2 or array.shape[1] != len(self.info.blendshape_names):
+            raise TalkmeshError(
+                f"{path}: shape {array.shape}, expected [T, {len(self.info.blendshape_names)}]"
+            )
+        return np.asarray(array, np.float32)
+
+    def load_head_pose(self, name: str) -> np.ndarray:
+        """[T, 4, 4] float32 facial transformation matrices of one clip."""
+        return np.asarray(_load(self.clip_path("head_pose", name)), np.float32)
+
     def reference_face(self, name: str) -> np.ndarray:
         """`mean_face` or `close_mouth_face` of this dataset: [V, 3] float32."""
         path = self.root / f"{name}.npy"
@@ -146,7 +175,8 @@ class Dataset:
 
 
 def write_info(root: str | os.PathLike, info: DatasetInfo) -> None:
-    """Writes `dataset.json`; an existing one must agree (one dataset, one layout)."""
+    """Writes `dataset.json`; an existing one must agree (one dataset, one layout). An existing
+    dataset without blendshapes gains the names when clips with blendshapes are added."""
     path = Path(root) / "dataset.json"
     if path.exists():
         old = Dataset(root).info
@@ -156,7 +186,12 @@ def write_info(root: str | os.PathLike, info: DatasetInfo) -> None:
                 f"{old.layout}; refusing to add clips with fps {info.fps}, {info.sample_rate} Hz, "
                 f"layout {info.layout}"
             )
-        return
+        names, old_names = info.blendshape_names, old.blendshape_names
+        if names and old_names and tuple(names) != tuple(old_names):
+            raise TalkmeshError(f"{path}: existing dataset has other blendshape names")
+        if not names or old_names:
+            return
+        info = replace(old, blendshape_names=tuple(names))
     write_json(path, info.to_json())
 
 
@@ -174,21 +209,27 @@ def save_clip(
     valid: np.ndarray,
     layout: str = "tv3",
     image_landmarks: np.ndarray | None = None,
+    blendshapes: np.ndarray | None = None,
+    head_pose: np.ndarray | None = None,
 ) -> None:
-    """Writes one clip (arrays as in `Dataset.load_clip`); landmarks are written last, so a clip
-    whose landmark file exists is complete (each file is written atomically)."""
+    """Writes one clip (arrays as in `Dataset.load_clip`, blendshapes [T, K], head_pose
+    [T, 4, 4]); landmarks are written last, so a clip whose landmark file exists is complete
+    (each file is written atomically)."""
     root = Path(root)
     save_array(root / "audios" / f"{name}.npy", np.asarray(audio, np.float32))
     save_array(root / "validity" / f"{name}.npy", np.asarray(valid, bool))
-    if image_landmarks is not None:
-        save_array(root / "image_landmarks" / f"{name}.npy", image_landmarks.astype(np.float32))
+    optional = {"image_landmarks": image_landmarks, "blendshapes": blendshapes}
+    optional["head_pose"] = head_pose
+    for part, array in optional.items():
+        if array is not None:
+            save_array(root / part / f"{name}.npy", np.asarray(array, np.float32))
     save_array(root / "landmarks" / f"{name}.npy", to_layout(landmarks.astype(np.float32), layout))
 
 
 def remove_stale_temporaries(root: str | os.PathLike) -> int:
     """Deletes temporary files left by a killed writer (`.<name>.<random><suffix>`)."""
     removed = 0
-    for part in (*CLIP_PARTS, "image_landmarks", "videos"):
+    for part in (*CLIP_PARTS, *OPTIONAL_PARTS):
         for path in (Path(root) / part).glob(".*"):
             if path.is_file():
                 path.unlink()

@@ -8,6 +8,10 @@ face plus iris points) follows a fixed, nonlinear rule:
          RMS and brightness = tanh(6 · (zero-crossing rate − 0.12)), both smoothed over ±2 frames;
   upper  blinks at random times (every 2–5 s, 0.24 s long) and a slow random brow motion, both
          independent of the audio.
+Blendshapes ([T, 52], MediaPipe's names and order) follow the same controls: jaw opening →
+jawOpen (and mouthLowerDown*), spread → mouthStretch*/mouthSmile* (or, when negative,
+mouthPucker/mouthFunnel), blinks → eyeBlink* (and a little eyeSquint*), brows → browInnerUp and
+browOuterUp* (up) or browDown* (down); the other coefficients are zero.
 Some clips have a short run of invalid frames (zeros, validity false), like real extraction output.
 It is what tests, the demo and the learning checks train on.
 """
@@ -26,7 +30,7 @@ import numpy as np
 from talkmesh_jax import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME, TalkmeshError
 from talkmesh_jax.data.dataset import Dataset, DatasetInfo, make_split, save_clip, write_info
 from talkmesh_jax.data.dataset import write_split as write_split_file
-from talkmesh_jax.facemesh import canonical_face, lip_rings, region_indices
+from talkmesh_jax.facemesh import BLENDSHAPE_NAMES, canonical_face, lip_rings, region_indices
 
 VOICES = ("en-us", "en-gb", "en-us+f3", "en-gb-scotland", "en-029+m3", "en-us+f5", "en-gb+f4")
 WORDS = (
@@ -135,21 +139,47 @@ def upper_face_controls(num_frames: int, rng: np.random.Generator) -> tuple[np.n
     return blink, np.tanh(brow)
 
 
-def face_sequence(audio: np.ndarray, num_frames: int, rng: np.random.Generator) -> np.ndarray:
-    """Landmarks [T, 478, 3] float32 cm for `audio` [S] 16 kHz."""
+def blendshapes_from_controls(
+    opening: np.ndarray, spread: np.ndarray, blink: np.ndarray, brow: np.ndarray
+) -> np.ndarray:
+    """Per-frame controls [T] (cm, cm, [0, 1], about [−1, 1]) → blendshapes [T, 52] in [0, 1]."""
+    jaw = np.clip(opening / 1.5, 0, 1)
+    stretch, pucker = np.clip(spread / 0.35, 0, 1), np.clip(-spread / 0.35, 0, 1)
+    up, down = np.clip(brow, 0, 1), np.clip(-brow, 0, 1)
+    both = {
+        "mouthLowerDown": 0.6 * jaw,
+        "mouthStretch": 0.7 * stretch,
+        "mouthSmile": 0.4 * stretch,
+        "eyeBlink": blink,
+        "eyeSquint": 0.3 * blink,
+        "browOuterUp": 0.6 * up,
+        "browDown": 0.6 * down,
+    }
+    values = {"jawOpen": jaw, "mouthPucker": 0.7 * pucker, "mouthFunnel": 0.4 * pucker}
+    values["browInnerUp"] = up
+    values.update({f"{name}{side}": v for name, v in both.items() for side in ("Left", "Right")})
+    out = np.zeros((len(opening), len(BLENDSHAPE_NAMES)), np.float32)
+    for name, value in values.items():
+        out[:, BLENDSHAPE_NAMES.index(name)] = np.clip(value, 0, 1)
+    return out
+
+
+def face_sequence(
+    audio: np.ndarray, num_frames: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(landmarks [T, 478, 3] float32 cm, blendshapes [T, 52] float32) for `audio` [S] 16 kHz."""
     model = _face_model()
     opening, spread = mouth_controls(audio, num_frames)
     blink, brow = upper_face_controls(num_frames, rng)
     faces = model["base"][None] + rng.normal(0, 0.004, (num_frames, *model["base"].shape))
     for control, name in ((opening, "jaw"), (spread, "spread"), (blink, "blink"), (brow, "brow")):
         faces += control[:, None, None] * model[name][None]
-    return faces.astype(np.float32)
+    return faces.astype(np.float32), blendshapes_from_controls(opening, spread, blink, brow)
 
 
-def synth_clip(
-    rng: np.random.Generator, scratch: Path
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One clip: (audio [S] float32 16 kHz, landmarks [T, 478, 3], valid [T] bool)."""
+def synth_clip(rng: np.random.Generator, scratch: Path) -> dict[str, np.ndarray]:
+    """One clip: audio [S] float32 16 kHz, landmarks [T, 478, 3], valid [T] bool, blendshapes
+    [T, 52] (zeros where invalid, like extraction output)."""
     sentences = []
     for _ in range(int(rng.integers(1, 4))):
         words = rng.choice(WORDS, size=int(rng.integers(4, 11)))
@@ -162,20 +192,21 @@ def synth_clip(
     audio = np.concatenate([np.zeros(lead), speech, np.zeros(tail)]).astype(np.float32)
     audio += rng.normal(0, 1e-3, len(audio)).astype(np.float32)
     num_frames = len(audio) // SAMPLES_PER_FRAME
-    landmarks = face_sequence(audio, num_frames, rng)
+    landmarks, blendshapes = face_sequence(audio, num_frames, rng)
     valid = np.ones(num_frames, bool)
     if rng.random() < 0.5:
         start = int(rng.integers(0, max(1, num_frames - 8)))
         valid[start : start + int(rng.integers(2, 8))] = False
         landmarks[~valid] = 0.0
-    return audio, landmarks, valid
+        blendshapes[~valid] = 0.0
+    return {"audio": audio, "landmarks": landmarks, "valid": valid, "blendshapes": blendshapes}
 
 
 def synth_dataset(
     root: str | os.PathLike, clips: int, seed: int = 0, show_progress: bool = True
 ) -> Dataset:
-    """Writes `clips` clips (`synth_00000`…) plus dataset.json, a 80/10/10 split by clip and
-    the reference faces into `root`; returns the dataset."""
+    """Writes `clips` clips (`synth_00000`…, with blendshapes) plus dataset.json, a 80/10/10
+    split by clip and the reference faces into `root`; returns the dataset."""
     from tqdm import tqdm
 
     from talkmesh_jax.data_tools.reference_faces import reference_faces, write_reference_faces
@@ -184,12 +215,17 @@ def synth_dataset(
         raise ValueError(f"--clips must be at least 1, got {clips}")
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    write_info(root, DatasetInfo(num_landmarks=478, source=f"talkmesh synth (seed {seed})"))
+    info = DatasetInfo(
+        num_landmarks=478,
+        source=f"talkmesh synth (seed {seed})",
+        blendshape_names=tuple(BLENDSHAPE_NAMES),
+    )
+    write_info(root, info)
     names = [f"synth_{i:05d}" for i in range(clips)]
     with tempfile.TemporaryDirectory() as scratch:
         for i, name in enumerate(tqdm(names, unit="clip", desc="synth", disable=not show_progress)):
-            audio, landmarks, valid = synth_clip(np.random.default_rng([seed, i]), Path(scratch))
-            save_clip(root, name, audio, landmarks, valid)
+            clip = synth_clip(np.random.default_rng([seed, i]), Path(scratch))
+            save_clip(root, name, **clip)
     write_split_file(root / "train_test_split.txt", make_split(names, 0.1, 0.1, seed))
     dataset = Dataset(root)
     close = min(250, sum(len(dataset.load_clip(n, mmap=True)[2]) for n in names) // 4)

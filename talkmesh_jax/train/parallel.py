@@ -1,7 +1,10 @@
 """Data parallelism: the pure step under `jax.pmap` over all local devices (default), or under
-`jax.jit` with the batch sharded over a device mesh (the path for JAX ≥ 0.8, where pmap is in
-maintenance mode). Multi-host: `jax.distributed.initialize()` first; each process feeds its own
-devices from its own shard of the data (Grain), and the step's sums run over all devices.
+`jax.jit` with the batch sharded over a device mesh. Since JAX 0.8 `jax.pmap` is built on
+`jit` + `shard_map` (maintenance mode, no deprecation warning through JAX 0.12); its per-device
+inputs are placed as arrays with a leading device axis sharded over a mesh of the local devices
+(what the removed `jax.device_put_replicated` / `device_put_sharded` did). Multi-host:
+`jax.distributed.initialize()` first; each process feeds its own devices from its own shard of
+the data (Grain), and the step's sums run over all devices.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class DataParallel:
                 in_axes=(0, 0, None),
                 donate_argnums=(0,),
             )
+            local_mesh = Mesh(np.array(self.local_devices), (AXIS,))
+            self._per_device = NamedSharding(local_mesh, PartitionSpec(AXIS))
         else:
             self.mesh = Mesh(np.array(jax.devices()), (AXIS,))
             self._replicated = NamedSharding(self.mesh, PartitionSpec())
@@ -49,15 +54,18 @@ class DataParallel:
 
     def put_state(self, state):
         if self.kind == "pmap":
-            return jax.device_put_replicated(state, self.local_devices)
+            n = self.num_local_devices
+            return jax.tree.map(
+                lambda x: jax.device_put(np.broadcast_to(x, (n, *np.shape(x))), self._per_device),
+                state,
+            )
         return jax.device_put(state, self._replicated)
 
     def get_state(self, state):
-        """The state as host arrays (one replica)."""
+        """The state as host arrays (one replica): this process's own copy, also when the state
+        spans the devices of several processes."""
         if self.kind == "pmap":
-            state = jax.tree.map(lambda x: x[0], state)
-            return jax.device_get(state)
-        # Replicated over every process's devices: read this process's own copy.
+            return jax.tree.map(lambda x: np.asarray(x.addressable_data(0))[0], state)
         return jax.tree.map(lambda x: np.asarray(x.addressable_data(0)), state)
 
     def put_batch(self, batch: dict) -> dict:
@@ -69,10 +77,10 @@ class DataParallel:
                 f"the per-process batch ({len(arrays['audio'])}) must divide by the {n} devices"
             )
         if self.kind == "pmap":
-            split = {k: v.reshape(n, -1, *v.shape[1:]) for k, v in arrays.items()}
-            return jax.device_put_sharded(
-                [{k: v[i] for k, v in split.items()} for i in range(n)], self.local_devices
-            )
+            return {
+                k: jax.device_put(v.reshape(n, -1, *v.shape[1:]), self._per_device)
+                for k, v in arrays.items()
+            }
         return {
             k: jax.make_array_from_process_local_data(self._sharded, v) for k, v in arrays.items()
         }

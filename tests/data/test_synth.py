@@ -7,6 +7,7 @@ import pytest
 from talkmesh_jax.cli import main
 from talkmesh_jax.data.dataset import Dataset
 from talkmesh_jax.data.synth import mouth_controls
+from talkmesh_jax.facemesh import BLENDSHAPE_NAMES
 
 UPPER_LIP, LOWER_LIP, LEFT_BROW = 13, 14, 105
 
@@ -53,6 +54,27 @@ def test_mouth_follows_audio_and_upper_face_does_not(synth):
         assert abs(np.corrcoef(loud, brow)[0, 1]) < 0.5
         opening_rule, _ = mouth_controls(audio, len(valid))
         assert np.corrcoef(opening_rule[valid], opening)[0, 1] > 0.99  # the fixed rule
+
+
+def test_blendshapes_follow_the_same_articulation(synth):
+    """jawOpen tracks the lip opening, eyeBlink the closing eyelid (MediaPipe's 159 over 145),
+    browInnerUp the brow; names and order are MediaPipe's."""
+    names = synth.info.blendshape_names
+    assert names == tuple(BLENDSHAPE_NAMES)
+    for name in synth.clip_names():
+        _, landmarks, valid = synth.load_clip(name)
+        blendshapes = synth.load_blendshapes(name)
+        assert blendshapes.shape == (len(valid), 52) and not blendshapes[~valid].any()
+        assert blendshapes.min() >= 0 and blendshapes.max() <= 1
+        opening = np.linalg.norm(landmarks[valid, UPPER_LIP] - landmarks[valid, LOWER_LIP], axis=-1)
+        column = {n: blendshapes[valid, names.index(n)] for n in names}
+        assert np.corrcoef(column["jawOpen"], opening)[0, 1] > 0.95
+        eyelid = landmarks[valid, 159, 1] - landmarks[valid, 145, 1]
+        if column["eyeBlinkLeft"].std() > 0:
+            assert np.corrcoef(column["eyeBlinkLeft"], eyelid)[0, 1] < -0.9
+        brow = landmarks[valid, LEFT_BROW, 1]
+        assert np.corrcoef(column["browInnerUp"] - column["browDownLeft"], brow)[0, 1] > 0.9
+        assert not column["cheekPuff"].any()
 
 
 def test_same_seed_same_data(synth, tmp_path):

@@ -95,3 +95,25 @@ def write_video(path: Path, frames: np.ndarray, audio: bool = True, fps: int = F
     if audio:
         wav.unlink()
     return path
+
+
+def open_mouth(frame: np.ndarray, image_landmarks: np.ndarray, gap: float) -> np.ndarray:
+    """A copy of `frame` [H, W, 3] with the mouth opened by `gap` pixels: everything below the
+    line between the lips (MediaPipe points 13/14, the inner-lip centres) within the jaw (corners
+    61/291, chin 152) slides down, falling off smoothly outside the jaw; the opening is dark.
+    `image_landmarks` [478, 3] are MediaPipe's normalised image landmarks of `frame`."""
+    import cv2
+
+    height, width = frame.shape[:2]
+    points = image_landmarks[:, :2] * [width, height]
+    lip_y = (points[13, 1] + points[14, 1]) / 2
+    centre_x = (points[61, 0] + points[291, 0]) / 2
+    half_width = 0.75 * abs(points[291, 0] - points[61, 0])
+    chin_y = points[152, 1]
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    across = np.clip(1 - ((x - centre_x) / half_width) ** 2, 0, 1)  # 1 at the centre line
+    shift = gap * across * np.clip((chin_y + gap * 2 - y) / (gap * 2), 0, 1) * (y > lip_y)
+    edited = cv2.remap(frame, x, (y - shift).astype(np.float32), cv2.INTER_LINEAR)
+    cavity = (y > lip_y) & (y < lip_y + shift)
+    edited[cavity] = (40, 10, 15)
+    return edited
