@@ -124,7 +124,9 @@ def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=_train)
 
-    p = subparsers.add_parser("eval", help="LVE, MVE, FDD, MSEs of a run and static baselines")
+    p = subparsers.add_parser(
+        "eval", help="LVE, MVE, FDD, MSEs (and blendshape errors) of a run and static baselines"
+    )
     p.add_argument("--workdir", required=True, metavar="RUN")
     p.add_argument("--split", default="test", choices=["train", "valid", "test"])
     p.add_argument("--checkpoint", default="best", help="best, latest or a step number")
@@ -132,7 +134,10 @@ def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_eval)
 
-    p = subparsers.add_parser("export", help="landmarks [T, V, 3] (.npy, 25 fps) for audio files")
+    p = subparsers.add_parser(
+        "export",
+        help="landmarks [T, V, 3] (OUT.npy) and blendshapes [T, 52] (OUT.blendshapes.npy), 25 fps",
+    )
     p.add_argument("--workdir", required=True, metavar="RUN")
     p.add_argument("--audio", required=True, help="an audio (or video) file, or a folder of them")
     p.add_argument("--out", required=True, help="OUT.npy, or a folder when --audio is a folder")

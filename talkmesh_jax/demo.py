@@ -1,8 +1,9 @@
 """`talkmesh demo`: the whole path on built-in data, from nothing to landmarks for new speech.
 
-synth dataset (espeak-ng speech + a face driven by it) → train the shipped `tiny` config → eval on
-the held-out clips against the static baselines → export landmarks for a sentence the model never
-heard → plot the curves. Every step is the same library call as its own `talkmesh` command, and a
+synth dataset (espeak-ng speech + a face driven by it, with blendshapes) → train the shipped `tiny`
+config on landmarks and blendshapes together → eval on the held-out clips against the static
+baselines → export landmarks and blendshape curves for a sentence the model never heard → plot
+the curves. Every step is the same library call as its own `talkmesh` command, and a
 second run in the same folder resumes or reuses what is there.
 """
 
@@ -16,6 +17,7 @@ from talkmesh_jax import TalkmeshError
 from talkmesh_jax.fileio import atomic_path
 
 SENTENCE = "Thank you all for coming this morning. We will build something new together."
+TARGETS = "landmarks+blendshapes"
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,8 @@ def _dataset(options: DemoOptions) -> Path:
 
 
 def run_demo(options: DemoOptions) -> dict:
-    """Runs every step; returns {paths…, lve of the model and the baselines (cm)}."""
+    """Runs every step; returns {paths…, lve of the model and the baselines (cm), the jawOpen
+    correlation}."""
     from talkmesh_jax.config import apply_overrides, load_config
     from talkmesh_jax.evaluate import evaluate, write_results
     from talkmesh_jax.export import export_landmarks
@@ -58,15 +61,17 @@ def run_demo(options: DemoOptions) -> dict:
     data = _dataset(options)
     config = load_config("tiny")
     dataset = f"data.dataset={str(data.absolute())!r}"
-    apply_overrides(config, [dataset, f"train.steps={options.steps}"])
+    apply_overrides(config, [dataset, f"train.steps={options.steps}", f"model.targets={TARGETS!r}"])
     run = workdir / "run"
     train_and_evaluate(config, run, options.show_progress)
     summary, rows = evaluate(run, "test", "best", options.show_progress)
     eval_json = run / "eval_test.json"
     write_results(summary, rows, eval_json, eval_json.with_suffix(".csv"))
     speech = speak_to_file(SENTENCE, workdir / "speech.wav")
-    [(landmarks, frames)] = export_landmarks(run, speech, workdir / "speech_landmarks.npy")
+    exported = export_landmarks(run, speech, workdir / "speech_landmarks.npy")
+    (landmarks, frames), (blendshapes, _) = exported
     lve = {method: values["lve"] for method, values in summary["metrics"].items()}
+    curves = summary["blendshapes"]
     return {
         "dataset": str(data),
         "run": str(run),
@@ -74,13 +79,16 @@ def run_demo(options: DemoOptions) -> dict:
         "curves": str(plot_run(run)),
         "speech": str(speech),
         "landmarks": str(landmarks),
+        "blendshapes": str(blendshapes),
         "frames": frames,
         "test_lve_cm": lve,
+        "test_blendshape_mae": {m: curves[m]["mae_mean"] for m in ("model", "mean_blendshapes")},
+        "test_jaw_open_correlation": curves["jaw_open_correlation"],
     }
 
 
 def format_demo(result: dict) -> str:
-    lve = result["test_lve_cm"]
+    lve, mae = result["test_lve_cm"], result["test_blendshape_mae"]
     ratio = lve["model"] / lve["mean_face"]
     return "\n".join(
         [
@@ -88,8 +96,11 @@ def format_demo(result: dict) -> str:
             f"run       {result['run']} (curves: {result['curves']})",
             f"test LVE  model {lve['model']:.3f} cm, static mean face {lve['mean_face']:.3f} cm "
             f"({ratio:.2f}×), close-mouth face {lve['close_mouth_face']:.3f} cm",
-            f"export    {result['speech']} → {result['landmarks']} ({result['frames']} frames, "
-            "25 fps)",
+            f"test blendshapes  MAE model {mae['model']:.4f}, static mean "
+            f"{mae['mean_blendshapes']:.4f}; jawOpen correlation "
+            f"{result['test_jaw_open_correlation']:.3f}",
+            f"export    {result['speech']} → {result['landmarks']} and {result['blendshapes']} "
+            f"({result['frames']} frames, 25 fps)",
             f"full metrics: {result['eval']}",
         ]
     )

@@ -1,4 +1,9 @@
-"""`talkmesh export`: landmark sequences for audio files with a trained run."""
+"""`talkmesh export`: landmark sequences (and blendshape curves) for audio files with a trained run.
+
+Per input: OUT.npy, landmarks [T, V, 3] float32 (the dataset's frame, cm), when the run predicts
+landmarks; OUT.blendshapes.npy, [T, K] float32 coefficients in MediaPipe's order
+(`facemesh.BLENDSHAPE_NAMES`), when it predicts blendshapes. 25 fps, T = round(seconds · 25).
+"""
 
 from __future__ import annotations
 
@@ -30,20 +35,27 @@ def audio_inputs(source: Path, out: Path) -> list[tuple[Path, Path]]:
     return [(path, out / f"{path.stem}.npy") for path in files]
 
 
+def blendshapes_path(landmarks_path: Path) -> Path:
+    """OUT.npy → OUT.blendshapes.npy"""
+    return landmarks_path.with_name(f"{landmarks_path.stem}.blendshapes.npy")
+
+
 def export_landmarks(
     workdir: str | os.PathLike,
     audio: str | os.PathLike,
     out: str | os.PathLike,
     checkpoint: str = "best",
 ) -> list[tuple[Path, int]]:
-    """Writes [T, V, 3] float32 absolute landmarks (dataset frame, 25 fps, T = round(seconds·25))
-    per input; returns (output, T) pairs. Each file is written atomically."""
+    """Writes the predictions for each input (see the module docstring); returns (file, T) pairs,
+    landmarks first. Each file is written atomically."""
     pairs = audio_inputs(Path(audio), Path(out))
     _, predictor, _ = open_run(workdir, checkpoint)
     written = []
     for source, target in pairs:
-        landmarks = predictor.predict(load_audio(source))
-        with atomic_path(target) as tmp:
-            np.save(tmp, landmarks.astype(np.float32))
-        written.append((target, len(landmarks)))
+        predicted = predictor.predict_all(load_audio(source))
+        paths = {"landmarks": target, "blendshapes": blendshapes_path(target)}
+        for name, values in predicted.items():
+            with atomic_path(paths[name]) as tmp:
+                np.save(tmp, values.astype(np.float32))
+            written.append((paths[name], len(values)))
     return written

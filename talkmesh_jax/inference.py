@@ -1,4 +1,5 @@
-"""Landmarks for audio of any length with a trained model: overlapping windows, cross-faded.
+"""Landmarks and blendshapes for audio of any length with a trained model: overlapping windows,
+cross-faded.
 
 Each window of the model's training length (W frames) is generated autoregressively with the
 key/value cache; windows start every W − W/5 frames and are blended with linear ramps over their
@@ -11,12 +12,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from talkmesh_jax import SAMPLES_PER_FRAME
+from talkmesh_jax import SAMPLES_PER_FRAME, TalkmeshError
 from talkmesh_jax.models.faceformer import FaceFormer
 
 
 class Predictor:
-    """model + variables + reference face [V, 3] → absolute landmarks [T, V, 3] for audio [S]."""
+    """model + variables + reference face [V, 3] → for audio [S]: absolute landmarks [T, V, 3]
+    and/or blendshapes [T, K], whichever the model predicts (`model.config.targets`)."""
 
     def __init__(
         self,
@@ -27,6 +29,7 @@ class Predictor:
         batch_size: int = 8,
     ):
         self.model, self.variables = model, variables
+        self.layout = model.config.layout
         self.reference = np.asarray(reference, np.float32)
         self.window = int(window_frames)
         self.batch_size = batch_size
@@ -43,7 +46,7 @@ class Predictor:
         return starts
 
     def generate_windows(self, audio_windows: np.ndarray) -> np.ndarray:
-        """[N, W·640] → displacement [N, W, V·3] (batched, padded to the batch size)."""
+        """[N, W·640] → target vectors [N, W, D] (batched, padded to the batch size)."""
         outputs = []
         for i in range(0, len(audio_windows), self.batch_size):
             chunk = audio_windows[i : i + self.batch_size]
@@ -56,6 +59,13 @@ class Predictor:
 
     def predict(self, audio: np.ndarray) -> np.ndarray:
         """audio [S] float32 16 kHz → landmarks [T, V, 3], T = round(S / 640), absolute."""
+        if not self.layout.num_landmarks:
+            raise TalkmeshError("this run predicts blendshapes only (model.targets), no landmarks")
+        return self.predict_all(audio)["landmarks"]
+
+    def predict_all(self, audio: np.ndarray) -> dict[str, np.ndarray]:
+        """audio [S] float32 16 kHz → {"landmarks": [T, V, 3] absolute, "blendshapes": [T, K]},
+        those the model predicts, T = round(S / 640), float32."""
         num_frames = max(1, round(len(audio) / SAMPLES_PER_FRAME))
         starts = self.window_starts(num_frames)
         total = starts[-1] + self.window
@@ -77,5 +87,6 @@ class Predictor:
                 weight[-overlap:] = np.linspace(1, 0, overlap + 2)[1:-1]
             blended[start : start + self.window] += weight[:, None] * prediction
             weights[start : start + self.window] += weight
-        displacement = (blended / weights[:, None])[:num_frames]
-        return (displacement.reshape(num_frames, -1, 3) + self.reference).astype(np.float32)
+        vectors = (blended / weights[:, None])[:num_frames]
+        parts = self.layout.split(vectors, self.reference)
+        return {name: part.astype(np.float32) for name, part in parts.items()}

@@ -9,6 +9,8 @@ MediaPipe's (`facemesh.region_indices()`), written next to every result.
         over time of its distance to the template face; truth minus prediction, averaged.
   MSE, velocity MSE over all landmarks and over the lips: the original project's numbers (squared
         error per coordinate; velocities: differences of consecutive valid frames).
+Blendshapes (coefficients in [0, 1]): per coefficient the mean absolute error, the RMS error and
+Pearson's correlation with the truth over valid frames (None where either side is constant).
 """
 
 from __future__ import annotations
@@ -68,4 +70,26 @@ def all_metrics(pred, true, valid, regions: dict, template: np.ndarray) -> dict[
         "mse_lips": mse(pred, true, valid, lips),
         "velocity_mse_face": velocity_mse(pred, true, valid),
         "velocity_mse_lips": velocity_mse(pred, true, valid, lips),
+    }
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Pearson's r of two [N] series; None when either is constant (r undefined)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if len(a) < 2 or a.std() < 1e-9 or b.std() < 1e-9:
+        return None
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def blendshape_metrics(pred, true, valid, names) -> dict[str, dict[str, float | None]]:
+    """pred, true [T, K] coefficients, valid [T] → {name: {"mae", "rmse", "correlation"}}."""
+    p, t = _valid(pred, valid), _valid(true, valid)
+    error = p - t
+    return {
+        name: {
+            "mae": float(np.abs(error[:, k]).mean()),
+            "rmse": float(np.sqrt((error[:, k] ** 2).mean())),
+            "correlation": correlation(p[:, k], t[:, k]),
+        }
+        for k, name in enumerate(names)
     }

@@ -68,6 +68,7 @@ def open_run(
     faces = {
         n: np.load(workdir / "reference" / f"{n}.npy") for n in ("mean_face", "close_mouth_face")
     }
+    mean_blendshapes = workdir / "reference" / "mean_blendshapes.npy"
     predictor = Predictor(
         setup.model,
         state.ema_params,
@@ -76,4 +77,7 @@ def open_run(
         int(config.eval.batch_size),
     )
     predictor.faces = faces
+    predictor.mean_blendshapes = (
+        np.load(mean_blendshapes) if mean_blendshapes.exists() else None
+    )  # [K] of the train clips, the eval baseline
     return config, predictor, step

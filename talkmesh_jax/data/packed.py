@@ -6,8 +6,11 @@ A packed directory holds
     landmarks.npy      [F, V, 3] float32 (the dataset's coordinate frame, e.g. metric cm)
     frame_offsets.npy  [C + 1] int64, clip c's frames are landmarks[off[c]:off[c+1]]
     valid.npy          [F] bool, per-frame validity
-    pack.json          names of the clips, fps, sample rate, landmark count, coordinate frame
-and is what the C++ batcher reads, zero-copy, through `np.load(..., mmap_mode="r")`.
+    blendshapes.npy    [F, K] float32, optional: per-frame blendshape coefficients
+    pack.json          names of the clips, fps, sample rate, landmark count, coordinate frame,
+                       blendshape names (empty without blendshapes)
+and is what the C++ batcher reads, zero-copy, through `np.load(..., mmap_mode="r")`. Blendshapes
+are not read by the C++ code: `windows.create_batcher` gathers them per batch row in numpy.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ class PackedClips:
     fps: int = FPS
     sample_rate: int = SAMPLE_RATE
     coordinate_frame: str = "unknown"
+    blendshapes: np.ndarray | None = None  # [F, K] float32
+    blendshape_names: tuple[str, ...] = ()
 
     @property
     def num_clips(self) -> int:
@@ -59,7 +64,8 @@ class PackedClips:
 
     @property
     def nbytes(self) -> int:
-        return sum(int(getattr(self, name).nbytes) for name in _ARRAYS)
+        extra = 0 if self.blendshapes is None else int(self.blendshapes.nbytes)
+        return sum(int(getattr(self, name).nbytes) for name in _ARRAYS) + extra
 
     def clip_frames(self, clip: int) -> np.ndarray:
         """[T, V, 3] landmarks of one clip (a view)."""
@@ -95,6 +101,8 @@ def _offsets(lengths: list[int]) -> np.ndarray:
 def write_packed(clips: PackedClips, directory: str | os.PathLike, overwrite: bool = False) -> Path:
     """Writes in-memory `clips` to `directory` atomically (a temporary sibling, then a rename)."""
     arrays = {name: getattr(clips, name) for name in _ARRAYS}
+    if clips.blendshapes is not None:
+        arrays["blendshapes"] = clips.blendshapes
     with _packed_directory(directory, overwrite, clips.names, clips) as tmp:
         for name, array in arrays.items():
             np.save(tmp / f"{name}.npy", np.ascontiguousarray(array))
@@ -115,8 +123,10 @@ def write_packed_streaming(
     """Packs clips one at a time into memory-mapped files, so datasets larger than RAM pack.
 
     `load_clip(i)` returns clip i's (audio [S_i], landmarks [T_i, V, 3], valid [T_i]) with the
-    lengths given; `progress(frames)` is called after each clip. Atomic like `write_packed`.
+    lengths given, plus blendshapes [T_i, K] when `blendshape_names` (in `metadata`) is not
+    empty; `progress(frames)` is called after each clip. Atomic like `write_packed`.
     """
+    blendshape_names = tuple(metadata.get("blendshape_names", ()))
     audio_offsets, frame_offsets = _offsets(audio_lengths), _offsets(frame_counts)
     info = PackedClips(
         audio=np.zeros(0, np.float32),
@@ -135,16 +145,21 @@ def write_packed_streaming(
         shape = (int(frame_offsets[-1]), num_vertices, 3)
         landmarks = open_memmap(tmp / "landmarks.npy", "w+", np.float32, shape)
         valid = open_memmap(tmp / "valid.npy", "w+", bool, (int(frame_offsets[-1]),))
+        outputs = [audio, landmarks, valid]
+        if blendshape_names:
+            shape = (int(frame_offsets[-1]), len(blendshape_names))
+            outputs.append(open_memmap(tmp / "blendshapes.npy", "w+", np.float32, shape))
         for i in range(len(names)):
-            clip_audio, clip_landmarks, clip_valid = load_clip(i)
-            audio[audio_offsets[i] : audio_offsets[i + 1]] = clip_audio
-            landmarks[frame_offsets[i] : frame_offsets[i + 1]] = clip_landmarks
-            valid[frame_offsets[i] : frame_offsets[i + 1]] = clip_valid
+            clip = load_clip(i)
+            for output, offsets, values in zip(
+                outputs, (audio_offsets, *[frame_offsets] * (len(outputs) - 1)), clip, strict=True
+            ):
+                output[offsets[i] : offsets[i + 1]] = values
             if progress is not None:
-                progress(len(clip_valid))
-        for array in (audio, landmarks, valid):
+                progress(len(clip[2]))
+        for array in outputs:
             array.flush()
-        del audio, landmarks, valid
+        del audio, landmarks, valid, outputs
     return Path(directory)
 
 
@@ -168,6 +183,7 @@ def _packed_directory(
             "sample_rate": clips.sample_rate,
             "num_landmarks": clips.num_vertices,
             "coordinate_frame": clips.coordinate_frame,
+            "blendshape_names": list(clips.blendshape_names),
         }
         (tmp / "pack.json").write_text(json.dumps(meta, indent=1))
         _replace_directory(tmp, target)
@@ -201,10 +217,22 @@ def load_packed(directory: str | os.PathLike, mmap: bool = True) -> PackedClips:
             arrays[name] = np.load(path, mmap_mode="r" if mmap else None)
         except (OSError, ValueError) as err:
             raise TalkmeshError(f"{path}: cannot be read ({err})") from None
+    blendshape_names = tuple(meta.get("blendshape_names", ()))
+    blendshapes = None
+    if blendshape_names:
+        path = root / "blendshapes.npy"
+        try:
+            blendshapes = np.load(path, mmap_mode="r" if mmap else None)
+        except (OSError, ValueError) as err:
+            raise TalkmeshError(f"{path}: cannot be read ({err})") from None
+        if blendshapes.shape != (len(arrays["valid"]), len(blendshape_names)):
+            raise TalkmeshError(f"{path}: shape {blendshapes.shape} does not fit pack.json")
     return PackedClips(
         **arrays,
         names=list(meta["names"]),
         fps=int(meta["fps"]),
         sample_rate=int(meta["sample_rate"]),
         coordinate_frame=str(meta.get("coordinate_frame", "unknown")),
+        blendshapes=blendshapes,
+        blendshape_names=blendshape_names,
     )

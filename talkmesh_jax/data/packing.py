@@ -21,7 +21,8 @@ def pack_dataset(
     show_progress: bool = True,
 ) -> Path:
     """Packs the clips of split `part` (all clips when None), keeping the first `num_landmarks`
-    landmarks (468 drops the irises; default: all). Writes atomically; returns the directory."""
+    landmarks (468 drops the irises; default: all), and their blendshapes when every clip has
+    them. Writes atomically; returns the directory."""
     from tqdm import tqdm
 
     names = dataset.names_in(part)
@@ -39,9 +40,21 @@ def pack_dataset(
         audio_lengths.append(len(audio))
         frame_counts.append(len(valid))
 
-    def load(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    with_blendshapes = dataset.has_blendshapes and all(
+        dataset.clip_path("blendshapes", name).exists() for name in names
+    )
+
+    def load(i: int) -> tuple[np.ndarray, ...]:
         audio, landmarks, valid = dataset.load_clip(names[i], mmap=True)
-        return audio, landmarks[:, :count], valid
+        if not with_blendshapes:
+            return audio, landmarks[:, :count], valid
+        blendshapes = dataset.load_blendshapes(names[i], mmap=True)
+        if len(blendshapes) != len(valid):
+            raise TalkmeshError(
+                f"{dataset.clip_path('blendshapes', names[i])}: {len(blendshapes)} frames, "
+                f"the clip has {len(valid)}"
+            )
+        return audio, landmarks[:, :count], valid, blendshapes
 
     with tqdm(total=sum(frame_counts), unit="frame", desc="pack", disable=not show_progress) as bar:
         return write_packed_streaming(
@@ -56,4 +69,5 @@ def pack_dataset(
             fps=dataset.info.fps,
             sample_rate=dataset.info.sample_rate,
             coordinate_frame=dataset.info.coordinate_frame,
+            blendshape_names=dataset.info.blendshape_names if with_blendshapes else (),
         )

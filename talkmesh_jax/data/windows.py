@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from talkmesh_jax import _batcher
 from talkmesh_jax.data.packed import PackedClips
 
@@ -40,14 +42,56 @@ def samples_per_frame(clips: PackedClips) -> int:
     return clips.sample_rate // clips.fps
 
 
+def gather_frames(
+    values: np.ndarray, frame_offsets: np.ndarray, clip: np.ndarray, start: np.ndarray, frames: int
+) -> np.ndarray:
+    """Per-frame packed values [F, K] → [B, frames, K] for batch rows (clip [B], start [B]);
+    padding rows (clip −1) are zeros."""
+    rows = np.asarray(frame_offsets)[np.maximum(clip, 0)] + np.maximum(start, 0)
+    out = np.asarray(values[rows[:, None] + np.arange(frames)], np.float32)
+    out[np.asarray(clip) < 0] = 0.0
+    return out
+
+
+class BlendshapeBatcher:
+    """The C++ batcher plus the clips' blendshapes, which the C++ code does not carry: each batch
+    also gets blendshapes [B, W, K] float32, gathered in numpy by its rows' (clip, start) (K = 52
+    floats a frame against the landmarks' 1434). Everything else is the C++ batcher's."""
+
+    def __init__(self, batcher: _batcher.WindowBatcher, clips: PackedClips):
+        self._batcher, self._clips = batcher, clips
+
+    def __getattr__(self, name: str):
+        return getattr(self._batcher, name)
+
+    def get_batch(self, epoch: int, batch: int) -> dict[str, np.ndarray]:
+        out = self._batcher.get_batch(epoch, batch)
+        out["blendshapes"] = gather_frames(
+            self._clips.blendshapes,
+            self._clips.frame_offsets,
+            out["clip"],
+            out["start"],
+            self._batcher.window_frames,
+        )
+        return out
+
+
 def create_batcher(
     clips: PackedClips, spec: WindowSpec, num_threads: int = 0
-) -> _batcher.WindowBatcher:
+) -> _batcher.WindowBatcher | BlendshapeBatcher:
     """The C++ batcher over `clips` (zero-copy; `num_threads=0` uses every core).
 
     Batches are dicts: audio [B, W*640] float32, landmarks [B, W, V, 3] float32,
-    mask [B, W] bool, clip [B] int64, start [B] int64 (first frame within the clip).
+    mask [B, W] bool, clip [B] int64, start [B] int64 (first frame within the clip), and
+    blendshapes [B, W, K] float32 when the clips have them.
     """
+    batcher = _create_cpp_batcher(clips, spec, num_threads)
+    return batcher if clips.blendshapes is None else BlendshapeBatcher(batcher, clips)
+
+
+def _create_cpp_batcher(
+    clips: PackedClips, spec: WindowSpec, num_threads: int
+) -> _batcher.WindowBatcher:
     return _batcher.WindowBatcher(
         clips.audio,
         clips.audio_offsets,

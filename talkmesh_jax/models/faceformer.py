@@ -4,9 +4,10 @@ Per video frame t the decoder sees the audio features aligned to it and its own 
   input_t = Linear(previous target y_{t−1}; zeros at t = 0) + periodic positional encoding
   → [self-attention with the ALiBi-style biased causal mask → cross-attention to the audio with the
      alignment mask → feed-forward] × layers (post-norm, as torch's TransformerDecoderLayer)
-  → Linear(feature_dim → V·3), initialised to zero.
+  → Linear(feature_dim → D), initialised to zero.
 Targets y are landmarks − reference face (`disp_close`, `disp_mean`) or landmarks (`pos`),
-[B, T, V, 3] cm. Three ways to run the decoder, same parameters:
+[B, T, V, 3] cm, and/or blendshape coefficients [B, T, K], as one vector of D values per frame
+(`targets.TargetLayout`). Three ways to run the decoder, same parameters:
   teacher forcing   all frames in parallel from the true previous targets (training default);
   cached steps      one frame at a time with a key/value cache, O(T) (inference, AR training);
   recompute         the original procedure: the whole prefix re-run for every new frame, O(T²).
@@ -23,7 +24,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from talkmesh_jax import TalkmeshError
+from talkmesh_jax.facemesh import NUM_BLENDSHAPES
 from talkmesh_jax.models.audio_encoder import DTYPES, AudioEncoderConfig, build_audio_encoder
+from talkmesh_jax.targets import TARGETS, TargetLayout
 
 OUTPUT_TYPES = ("pos", "disp_close", "disp_mean")
 NEG_INF = -1e9
@@ -46,6 +49,8 @@ class FaceFormerConfig:
     output_type: str = "disp_close"
     dtype: str = "float32"
     dropout: float = 0.0  # torch's TransformerDecoderLayer places (and its default is 0.1)
+    targets: str = "landmarks"  # landmarks | blendshapes | landmarks+blendshapes
+    num_blendshapes: int = NUM_BLENDSHAPES
     audio_encoder: AudioEncoderConfig = field(default_factory=AudioEncoderConfig)
 
     @classmethod
@@ -67,7 +72,14 @@ class FaceFormerConfig:
             raise TalkmeshError(f"{source}: feature_dim must be even and divisible by num_heads")
         if not 0.0 <= config.dropout < 1.0:
             raise TalkmeshError(f"{source}: dropout must be in [0, 1), got {config.dropout}")
+        if config.targets not in TARGETS:
+            raise TalkmeshError(f"{source}: targets must be one of {TARGETS}")
         return config
+
+    @property
+    def layout(self) -> TargetLayout:
+        """The parts of the predicted vector (landmarks and/or blendshapes)."""
+        return TargetLayout.of(self.targets, self.num_landmarks, self.num_blendshapes)
 
     @property
     def encoder_steps_per_frame(self) -> int:
@@ -199,7 +211,7 @@ class DecoderLayer(nn.Module):
 
 
 class FaceFormer(nn.Module):
-    """audio [B, S] 16 kHz + targets → predicted targets [B, T, V·3] (see module docstring)."""
+    """audio [B, S] 16 kHz + targets → predicted targets [B, T, D] (see module docstring)."""
 
     config: FaceFormerConfig
 
@@ -214,16 +226,15 @@ class FaceFormer(nn.Module):
             DecoderLayer(c.feature_dim, c.num_heads, ffn, dtype, c.dropout)
             for _ in range(c.num_layers)
         ]
-        self.output = nn.Dense(
-            c.num_landmarks * 3, kernel_init=nn.initializers.zeros, dtype=jnp.float32
-        )
+        self.output = nn.Dense(c.layout.dim, kernel_init=nn.initializers.zeros, dtype=jnp.float32)
 
     def encode(self, audio: jnp.ndarray) -> jnp.ndarray:
-        """audio [B, S] → memory [B, M, D] (M = 2 per frame for Whisper, 1 for conv)."""
+        """audio [B, S] → memory [B, M, F] (M = 2 per frame for Whisper, 1 for conv; F =
+        feature_dim)."""
         return self.audio_projection(self.audio_encoder(audio))
 
     def _inputs(self, previous: jnp.ndarray, frames: jnp.ndarray) -> jnp.ndarray:
-        """previous targets [B, Q, V·3] at absolute frames [Q] → decoder inputs [B, Q, D]."""
+        """previous targets [B, Q, D] at absolute frames [Q] → decoder inputs [B, Q, F]."""
         c = self.config
         table = jnp.asarray(periodic_positional_encoding(c.period, c.feature_dim, c.period))
         return self.target_embedding(previous) + table[frames % c.period]
@@ -235,7 +246,7 @@ class FaceFormer(nn.Module):
         return self_bias, cross
 
     def decode(self, memory: jnp.ndarray, previous: jnp.ndarray) -> jnp.ndarray:
-        """Teacher forcing: previous [B, T, V·3] (targets shifted right) → [B, T, V·3]."""
+        """Teacher forcing: previous [B, T, D] (targets shifted right) → [B, T, D]."""
         frames = jnp.arange(previous.shape[1])
         self_bias, cross_bias = self._biases(frames, frames, memory.shape[1])
         x = self._inputs(previous, frames)
@@ -244,7 +255,7 @@ class FaceFormer(nn.Module):
         return self.output(x.astype(jnp.float32))
 
     def __call__(self, audio: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
-        """Teacher-forced predictions: audio [B, S], targets [B, T, V·3] → [B, T, V·3]."""
+        """Teacher-forced predictions: audio [B, S], targets [B, T, D] → [B, T, D]."""
         previous = jnp.pad(targets[:, :-1], ((0, 0), (1, 0), (0, 0)))
         return self.decode(self.encode(audio), previous)
 
@@ -255,7 +266,7 @@ class FaceFormer(nn.Module):
         return [(jnp.zeros(shape, dtype), jnp.zeros(shape, dtype)) for _ in range(c.num_layers)]
 
     def decode_step(self, memory, previous, cache, frame):
-        """One frame with the key/value cache: previous [B, V·3] → ([B, V·3], new cache)."""
+        """One frame with the key/value cache: previous [B, D] → ([B, D], new cache)."""
         num_frames = cache[0][0].shape[1]
         query = jnp.reshape(frame, (1,))
         self_bias, cross_bias = self._biases(query, jnp.arange(num_frames), memory.shape[1])
@@ -267,11 +278,11 @@ class FaceFormer(nn.Module):
         return self.output(x.astype(jnp.float32))[:, 0], new_cache
 
     def generate(self, audio: jnp.ndarray, num_frames: int) -> jnp.ndarray:
-        """Autoregressive with the key/value cache: audio [B, S] → [B, T, V·3], O(T) steps."""
+        """Autoregressive with the key/value cache: audio [B, S] → [B, T, D], O(T) steps."""
         return self.decode_cached(self.encode(audio), num_frames)
 
     def decode_cached(self, memory: jnp.ndarray, num_frames: int) -> jnp.ndarray:
-        """memory [B, M, D] → [B, T, V·3], one decoder step per frame with the cache."""
+        """memory [B, M, F] → [B, T, D], one decoder step per frame with the cache."""
         batch = memory.shape[0]
 
         def step(module, carry, frame):
@@ -279,7 +290,7 @@ class FaceFormer(nn.Module):
             output, cache = module.decode_step(memory, previous, cache, frame)
             return (output, cache), output
 
-        start = jnp.zeros((batch, self.config.num_landmarks * 3), jnp.float32)
+        start = jnp.zeros((batch, self.config.layout.dim), jnp.float32)
         scan = nn.scan(step, variable_broadcast="params", split_rngs=SCAN_RNGS)
         _, outputs = scan(self, (start, self.init_cache(batch, num_frames)), jnp.arange(num_frames))
         return jnp.swapaxes(outputs, 0, 1)
@@ -291,12 +302,12 @@ class FaceFormer(nn.Module):
     def decode_recompute(self, memory: jnp.ndarray, num_frames: int) -> jnp.ndarray:
         """The original procedure: for every frame, re-run the decoder over the whole prefix.
 
-        memory [B, M, D] → [B, T, V·3]. Frames are taken in groups of G = max(RECOMPUTE_MIN_GROUP,
+        memory [B, M, F] → [B, T, D]. Frames are taken in groups of G = max(RECOMPUTE_MIN_GROUP,
         ⌈T / RECOMPUTE_GROUPS⌉); within a group every step re-runs the decoder over the prefix up
         to the group's end (a static length; later positions cannot influence earlier ones under
         the causal mask), so a step costs at most t + G frames where the original's costs t.
         """
-        outputs = jnp.zeros((memory.shape[0], num_frames, self.config.num_landmarks * 3))
+        outputs = jnp.zeros((memory.shape[0], num_frames, self.config.layout.dim))
         group = max(RECOMPUTE_MIN_GROUP, -(-num_frames // RECOMPUTE_GROUPS))
         for start in range(0, num_frames, group):
             stop = min(start + group, num_frames)

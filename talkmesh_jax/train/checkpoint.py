@@ -1,6 +1,8 @@
 """orbax checkpoints of a run: model state + data iterator state, last K and the best kept.
 
-Layout: RUN/checkpoints/<step>/{state, data}; metrics {"valid_lve"} stored with each step.
+Layout: RUN/checkpoints/<step>/{state, data}; metrics {"valid_score"} stored with each step: the
+validation LVE (cm) of landmark models, the blendshape MAE of blendshape-only models (runs made
+before blendshapes stored it as "valid_lve", which is still read).
 orbax writes a step into a temporary directory and renames it when complete, so a checkpoint being
 written when the process dies never becomes the latest one.
 """
@@ -14,7 +16,14 @@ import jax
 import orbax.checkpoint as ocp
 from orbax.checkpoint.checkpoint_managers import AnyPreservationPolicy, BestN, LatestN
 
-METRIC = "valid_lve"
+METRIC = "valid_score"
+OLD_METRIC = "valid_lve"  # the same score in runs made before blendshape targets
+
+
+def _score(metrics: dict | None) -> float:
+    if not metrics:
+        return float("inf")
+    return float(metrics.get(METRIC, metrics.get(OLD_METRIC, float("inf"))))
 
 
 class Checkpointer:
@@ -23,7 +32,7 @@ class Checkpointer:
     def __init__(self, workdir: str | os.PathLike, keep: int = 3, keep_best: bool = True):
         policies = [LatestN(n=keep)]
         if keep_best:
-            policies.append(BestN(get_metric_fn=lambda m: m[METRIC], reverse=True, n=1))
+            policies.append(BestN(get_metric_fn=_score, reverse=True, n=1))
         options = ocp.CheckpointManagerOptions(
             preservation_policy=AnyPreservationPolicy(policies),
             enable_async_checkpointing=False,
@@ -38,19 +47,20 @@ class Checkpointer:
         return self.manager.latest_step()
 
     def best_step(self) -> int | None:
-        """The kept step with the lowest validation LVE (the latest if none has metrics)."""
+        """The kept step with the lowest validation score (the latest if none has metrics)."""
         best, best_value = None, float("inf")
         for step in self.manager.all_steps():
-            metrics = self.manager.metrics(step)
-            if metrics and metrics.get(METRIC, float("inf")) < best_value:
-                best, best_value = step, metrics[METRIC]
+            value = _score(self.manager.metrics(step))
+            if value < best_value:
+                best, best_value = step, value
         return best if best is not None else self.latest_step()
 
-    def save(self, step: int, state, data_state: dict, valid_lve: float | None) -> None:
+    def save(self, step: int, state, data_state: dict, score: float | None) -> None:
+        """Saves `step`; `score` is the validation score (lower is better) or None."""
         args = ocp.args.Composite(
             state=ocp.args.StandardSave(state), data=ocp.args.JsonSave(data_state)
         )
-        metrics = {METRIC: float(valid_lve)} if valid_lve is not None else None
+        metrics = {METRIC: float(score)} if score is not None else None
         self.manager.save(step, args=args, metrics=metrics, force=True)
         self.manager.wait_until_finished()
 

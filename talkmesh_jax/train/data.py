@@ -41,7 +41,8 @@ def packed_part(dataset: Dataset, part: str, num_landmarks: int) -> PackedClips 
     directory = dataset.root / "packed" / f"{part}-{num_landmarks}"
     if directory.exists():
         cached = load_packed(directory)
-        if cached.names == names and cached.num_vertices == num_landmarks:
+        same_parts = cached.blendshape_names == dataset.info.blendshape_names
+        if cached.names == names and cached.num_vertices == num_landmarks and same_parts:
             return cached
     pack_dataset(dataset, directory, part, num_landmarks, overwrite=True, show_progress=False)
     return load_packed(directory)
@@ -59,8 +60,32 @@ def reference_faces(dataset: Dataset, num_landmarks: int) -> dict[str, np.ndarra
     return {n: f[:num_landmarks].astype(np.float32) for n, f in faces.items()}
 
 
+def mean_blendshapes(train: PackedClips) -> np.ndarray | None:
+    """[K] float32 mean blendshapes of the valid training frames (the eval baseline), or None."""
+    if train.blendshapes is None:
+        return None
+    valid = np.asarray(train.valid, bool)
+    return np.asarray(train.blendshapes, np.float64)[valid].mean(0).astype(np.float32)
+
+
+def _check_blendshapes(config: ml_collections.ConfigDict, dataset: Dataset, train) -> None:
+    if "blendshapes" not in config.model.targets:
+        return
+    if train.blendshapes is None:
+        raise TalkmeshError(
+            f"{dataset.root}: model.targets={config.model.targets} but the dataset's train clips "
+            "have no blendshapes (re-run talkmesh extract, or set model.targets=landmarks)"
+        )
+    if len(train.blendshape_names) != int(config.model.num_blendshapes):
+        raise TalkmeshError(
+            f"{dataset.root}: has {len(train.blendshape_names)} blendshapes, model.num_blendshapes "
+            f"is {config.model.num_blendshapes}"
+        )
+
+
 def prepare(config: ml_collections.ConfigDict, workdir: Path) -> RunData:
-    """Packs (or reuses) train and valid, saves the reference faces into RUN/reference/."""
+    """Packs (or reuses) train and valid, saves the reference faces (and the train clips' mean
+    blendshapes, when they have them) into RUN/reference/."""
     if not config.data.dataset:
         raise TalkmeshError("no dataset: pass --data DIR (or set data.dataset in the config)")
     dataset = Dataset(config.data.dataset)
@@ -72,10 +97,14 @@ def prepare(config: ml_collections.ConfigDict, workdir: Path) -> RunData:
     train = packed_part(dataset, "train", count)
     if train is None:
         raise TalkmeshError(f"{dataset.root}: no train clips (run talkmesh split)")
+    _check_blendshapes(config, dataset, train)
     faces = reference_faces(dataset, count)
-    for name, face in faces.items():
+    saved = dict(faces)
+    if train.blendshapes is not None:
+        saved["mean_blendshapes"] = mean_blendshapes(train)
+    for name, array in saved.items():
         with atomic_path(workdir / "reference" / f"{name}.npy") as tmp:
-            np.save(tmp, face)
+            np.save(tmp, array)
     reference = target_reference(faces, config.model.output_type)
     return RunData(train, packed_part(dataset, "valid", count), faces, reference)
 

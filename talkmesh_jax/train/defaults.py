@@ -28,6 +28,10 @@ def default_config() -> ml_collections.ConfigDict:
             "period": 25,
             "align_window": 2,
             "output_type": "disp_close",  # pos | disp_close | disp_mean
+            # landmarks | blendshapes | landmarks+blendshapes (the dataset's 52 ARKit-named
+            # MediaPipe coefficients; talkmesh extract and synth write them)
+            "targets": "landmarks",
+            "num_blendshapes": 52,  # MediaPipe's coefficients (with `_neutral`)
             "dtype": "float32",  # bfloat16: compute in bf16, parameters and loss in f32
             "dropout": 0.0,  # decoder dropout in training steps (torch's layer default: 0.1)
             "audio_encoder": {
@@ -51,6 +55,7 @@ def default_config() -> ml_collections.ConfigDict:
             "optimizer": "lion",  # adam | adamw | lion
             "learning_rate": 1e-4,
             "weight_decay": 0.0,
+            "blendshape_weight": 1.0,  # loss = landmark MSE + this × blendshape MSE
             "schedule": "constant",  # constant | cosine
             "warmup_steps": 0,
             "end_lr_fraction": 0.0,

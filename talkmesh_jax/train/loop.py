@@ -130,11 +130,12 @@ def train_and_evaluate(
                 bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
             if step % int(config.checkpoint.every) == 0 or step == steps:
                 host = runner.get_state(device_state)
-                lve = validator.lve(host.ema_params)
-                if lve is not None:
-                    log.write(step, valid_lve=lve)
-                    record["valid_lve"] = lve
-                checkpointer.save(step, host, iterator.get_state(), lve)
+                validation = validator.metrics(host.ema_params)
+                if validation:
+                    log.write(step, **validation)
+                    record.update(validation)
+                score = Validator.score(validation)
+                checkpointer.save(step, host, iterator.get_state(), score)
     finally:
         bar.close()
         log.close()

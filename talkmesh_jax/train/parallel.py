@@ -19,7 +19,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from talkmesh_jax import TalkmeshError
 
 AXIS = "devices"
-BATCH_KEYS = ("audio", "landmarks", "mask")
+BATCH_KEYS = ("audio", "landmarks", "mask", "blendshapes")  # those a batch has go to the devices
 
 
 class DataParallel:
@@ -70,7 +70,7 @@ class DataParallel:
 
     def put_batch(self, batch: dict) -> dict:
         """This process's part of the global batch: arrays with a leading [B_local] axis."""
-        arrays = {key: np.asarray(batch[key]) for key in BATCH_KEYS}
+        arrays = {key: np.asarray(batch[key]) for key in BATCH_KEYS if key in batch}
         n = self.num_local_devices
         if len(arrays["audio"]) % n:
             raise TalkmeshError(

@@ -1,8 +1,9 @@
 """The pure training step and the masked loss; free of pmap specifics.
 
-Loss: mean squared error of predicted targets over valid frames (mask [B, T]) and all V·3
-coordinates. Under data parallelism the numerator and the count are summed over devices
-(`axis_name`), so any device count gives the same loss and gradient as one device.
+Loss: weighted squared error of the predicted target vectors (`targets.py`: landmark MSE plus
+`blendshape_weight` × blendshape MSE) over valid frames (mask [B, T]). Under data parallelism the
+numerator and the frame count are summed over devices (`axis_name`), so any device count gives
+the same loss and gradient as one device.
 """
 
 from __future__ import annotations
@@ -14,26 +15,27 @@ import jax.numpy as jnp
 import optax
 
 from talkmesh_jax.models.faceformer import FaceFormer
+from talkmesh_jax.targets import TargetLayout, make_targets
 from talkmesh_jax.train.state import TrainState
 
 MODES = ("teacher_forcing", "autoregressive", "original_procedure")
 
 
-def targets_and_mask(batch: dict, reference: jnp.ndarray, fill_invalid: str):
-    """batch landmarks [B, T, V, 3] − reference [V, 3] → (targets [B, T, V·3], mask [B, T]).
+def targets_and_mask(batch: dict, reference: jnp.ndarray, fill_invalid: str, layout: TargetLayout):
+    """A batch → (targets [B, T, D], mask [B, T]); landmarks are measured from reference [V, 3].
 
-    Invalid frames get zero targets (the reference face); with fill_invalid == "reference"
-    they also count in the loss, as the original did.
+    Invalid frames get zero targets (the reference face, zero blendshapes); with
+    fill_invalid == "reference" they also count in the loss, as the original did.
     """
+    targets = make_targets(batch, reference, layout, xp=jnp)
     mask = batch["mask"].astype(jnp.float32)
-    targets = (batch["landmarks"] - reference) * mask[..., None, None]
     if fill_invalid == "reference":
         mask = jnp.ones_like(mask)
-    return targets.reshape(*targets.shape[:2], -1), mask
+    return targets, mask
 
 
 def predict(model: FaceFormer, params, audio, targets, mode: str, dropout_key=None) -> jnp.ndarray:
-    """[B, T, V·3] predictions: teacher-forced; fed back on themselves with the key/value cache
+    """[B, T, D] predictions: teacher-forced; fed back on themselves with the key/value cache
     (autoregressive); or the original's O(T²) recomputation of the prefix (original_procedure).
     Dropout is applied when `dropout_key` is given."""
     rngs = {"dropout": dropout_key} if dropout_key is not None else {}
@@ -51,10 +53,11 @@ def dropout_key(seed: int | None, step: jnp.ndarray, axis_name: str | None):
     return key if axis_name is None else jax.random.fold_in(key, jax.lax.axis_index(axis_name))
 
 
-def masked_error_sum(predictions, targets, mask) -> tuple[jnp.ndarray, jnp.ndarray]:
-    """(sum of squared errors over valid frames, number of valid scalars)."""
-    squared = jnp.sum((predictions - targets) ** 2, axis=-1)
-    return jnp.sum(squared * mask), jnp.sum(mask) * targets.shape[-1]
+def masked_error_sum(predictions, targets, mask, weights) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """(sum over valid frames of the weighted squared error, number of valid frames);
+    weights [D] (`TargetLayout.weights`)."""
+    squared = jnp.sum(weights * (predictions - targets) ** 2, axis=-1)
+    return jnp.sum(squared * mask), jnp.sum(mask)
 
 
 def train_step(
@@ -66,14 +69,17 @@ def train_step(
     tx: optax.GradientTransformation,
     mode: str = "teacher_forcing",
     fill_invalid: str = "mask",
+    blendshape_weight: float = 1.0,
     ema_decay: float = 0.0,
     dropout_seed: int | None = None,
     axis_name: str | None = None,
 ) -> tuple[TrainState, dict]:
     """One optimiser update; returns the new state and {"loss", "grad_norm"} (global values).
     With `dropout_seed`, the model's dropout is on (masks from the seed, step and device)."""
-    targets, mask = targets_and_mask(batch, reference, fill_invalid)
-    _, count = masked_error_sum(targets, targets, mask)
+    layout = model.config.layout
+    targets, mask = targets_and_mask(batch, reference, fill_invalid, layout)
+    weights = jnp.asarray(layout.weights(blendshape_weight))
+    count = jnp.sum(mask)
     total = count if axis_name is None else jax.lax.psum(count, axis_name)
     total = jnp.maximum(total, 1.0)
 
@@ -81,7 +87,7 @@ def train_step(
 
     def loss_fn(params):
         predictions = predict(model, params, batch["audio"], targets, mode, key)
-        error, _ = masked_error_sum(predictions, targets, mask)
+        error, _ = masked_error_sum(predictions, targets, mask, weights)
         return error / total
 
     loss, grads = jax.value_and_grad(loss_fn)(state.params)
@@ -108,6 +114,7 @@ def make_train_step(model, tx, config) -> partial:
         tx=tx,
         mode=config.train.mode,
         fill_invalid=config.data.fill_invalid,
+        blendshape_weight=float(config.train.blendshape_weight),
         ema_decay=float(config.train.ema_decay),
         dropout_seed=int(config.train.seed) if float(config.model.dropout) > 0 else None,
     )

@@ -1,4 +1,8 @@
-"""Validation LVE during training: autoregressive generation (as at inference) on fixed windows."""
+"""Validation during training: autoregressive generation (as at inference) on fixed windows.
+
+Landmark models report the lip vertex error (cm, L2); blendshape models the mean absolute error of
+the coefficients. The first of these that the model predicts selects the best checkpoint.
+"""
 
 from __future__ import annotations
 
@@ -12,25 +16,45 @@ from talkmesh_jax.models.faceformer import FaceFormer
 
 
 class Validator:
-    """LVE (cm, L2) of the cached autoregressive predictions on the validation windows."""
+    """Metrics of the cached autoregressive predictions on the validation windows."""
 
     def __init__(self, model: FaceFormer, batches: list[dict], reference: np.ndarray, frames: int):
         self.batches, self.reference = batches, reference
+        self.layout = model.config.layout
         self._generate = jax.jit(
             lambda v, audio: model.apply(v, audio, frames, method=FaceFormer.generate)
         )
 
-    def lve(self, variables) -> float | None:
+    def metrics(self, variables) -> dict[str, float]:
+        """{"valid_lve": cm} and/or {"valid_blendshape_mae": coefficient units}; {} without
+        validation windows."""
         if not self.batches:
-            return None
+            return {}
         predictions, truths, valids = [], [], []
         for batch in self.batches:
-            displacement = np.asarray(self._generate(variables, jnp.asarray(batch["audio"])))
-            predictions.append(displacement.reshape(batch["landmarks"].shape) + self.reference)
-            truths.append(batch["landmarks"])
-            valids.append(batch["mask"])
-        shape = (-1, *self.reference.shape)
-        prediction = np.concatenate(predictions).reshape(shape)
-        truth = np.concatenate(truths).reshape(shape)
-        valid = np.concatenate(valids).reshape(-1)
-        return lip_vertex_error(prediction, truth, valid, region_indices()["lips"])[0]
+            output = np.asarray(self._generate(variables, jnp.asarray(batch["audio"])))
+            predictions.append(self.layout.split(output, self.reference))
+            truths.append(batch)
+            valids.append(np.asarray(batch["mask"], bool).reshape(-1))
+        valid = np.concatenate(valids)
+        results = {}
+        if self.layout.num_landmarks:
+            shape = (-1, *self.reference.shape)
+            prediction = np.concatenate([p["landmarks"] for p in predictions]).reshape(shape)
+            truth = np.concatenate([t["landmarks"] for t in truths]).reshape(shape)
+            lips = region_indices()["lips"]
+            results["valid_lve"] = lip_vertex_error(prediction, truth, valid, lips)[0]
+        if self.layout.num_blendshapes:
+            k = self.layout.num_blendshapes
+            prediction = np.concatenate([p["blendshapes"] for p in predictions]).reshape(-1, k)
+            truth = np.concatenate([t["blendshapes"] for t in truths]).reshape(-1, k)
+            results["valid_blendshape_mae"] = float(np.abs(prediction - truth)[valid].mean())
+        return results
+
+    @staticmethod
+    def score(metrics: dict[str, float]) -> float | None:
+        """What the best checkpoint is chosen by (lower is better)."""
+        for key in ("valid_lve", "valid_blendshape_mae"):
+            if key in metrics:
+                return metrics[key]
+        return None

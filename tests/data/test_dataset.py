@@ -11,12 +11,14 @@ from talkmesh_jax.data.dataset import (
     from_layout,
     make_split,
     read_split,
+    save_array,
     save_clip,
     write_info,
 )
 from talkmesh_jax.data.packed import load_packed
 from talkmesh_jax.data.packing import pack_dataset
-from talkmesh_jax.facemesh import resource_path
+from talkmesh_jax.data.windows import WindowSpec, create_batcher
+from talkmesh_jax.facemesh import BLENDSHAPE_NAMES, resource_path
 
 
 def _write_clips(root, rng, layout="tv3", vertices=478, names=("a", "b", "c")):
@@ -112,3 +114,44 @@ def test_split_command_and_pack_a_part(tmp_path, rng, capsys):
         pack_dataset(dataset, out, "train", show_progress=False)
     assert main(["split", str(tmp_path), "--original"]) == 1
     assert "none of its clips" in capsys.readouterr().err
+
+
+def test_blendshapes_are_optional_and_packed_with_the_clips(tmp_path, rng):
+    """A dataset made before blendshapes (no names in dataset.json) loads and packs as before;
+    one with them packs them, and batches carry them for each row's frames."""
+    clips = _write_clips(tmp_path, rng, names=[f"c{i}" for i in range(4)])
+    write_info(tmp_path, DatasetInfo())  # an old dataset.json: no blendshape_names
+    old = Dataset(tmp_path)
+    assert not old.has_blendshapes
+    with pytest.raises(TalkmeshError, match="has no blendshapes"):
+        old.load_blendshapes("c0")
+    assert load_packed(pack_dataset(old, tmp_path / "p0", show_progress=False)).blendshapes is None
+
+    names = tuple(BLENDSHAPE_NAMES)
+    write_info(tmp_path, DatasetInfo(blendshape_names=names))  # the old dataset gains the names
+    values = {}
+    for name, (_, _, valid) in clips.items():
+        values[name] = rng.random((len(valid), 52)).astype(np.float32)
+        save_array(tmp_path / "blendshapes" / f"{name}.npy", values[name])
+    dataset = Dataset(tmp_path)
+    assert dataset.info.blendshape_names == names
+    packed = load_packed(pack_dataset(dataset, tmp_path / "p1", show_progress=False))
+    assert packed.blendshape_names == names and packed.blendshapes.shape == (packed.num_frames, 52)
+    spec = WindowSpec(window_frames=7, stride_frames=3, batch_size=5, drop_remainder=False)
+    batcher = create_batcher(packed, spec)
+    rows = 0
+    for index in range(batcher.num_batches(0)):
+        batch = batcher.get_batch(0, index)
+        assert batch["blendshapes"].shape == (5, 7, 52)
+        for row, (clip, start) in enumerate(zip(batch["clip"], batch["start"], strict=True)):
+            if clip < 0:  # padding of the last batch
+                assert not batch["blendshapes"][row].any()
+                continue
+            want = values[packed.names[clip]][start : start + 7]
+            np.testing.assert_array_equal(batch["blendshapes"][row], want)
+            rows += 1
+    assert rows == batcher.num_windows(0) > 5
+    bad = tmp_path / "blendshapes" / "c1.npy"
+    np.save(bad, np.zeros((3, 52), np.float32))
+    with pytest.raises(TalkmeshError, match="c1.npy: 3 frames, the clip has"):
+        pack_dataset(dataset, tmp_path / "p2", show_progress=False)

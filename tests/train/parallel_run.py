@@ -1,4 +1,5 @@
-"""Run in a subprocess with 4 host devices: the same steps on 1 device, pmap over 4, jit over 4.
+"""Run in a subprocess with 4 host devices: the same steps on 1 device, pmap over 4, jit over 4,
+predicting landmarks and blendshapes (batches carry both).
 
 Prints JSON: the largest parameter difference of each parallel path from the 1-device run.
 """
@@ -39,6 +40,7 @@ def main(mode: str) -> None:
             "model.audio_encoder.frozen=False",
             "model.audio_encoder.conv_channels=8",
             "model.audio_encoder.conv_features=8",
+            "model.targets='landmarks+blendshapes'",
         ],
     )
     setup = build(config)
@@ -50,6 +52,7 @@ def main(mode: str) -> None:
             {
                 "audio": rng.normal(size=(8, 6400)).astype(np.float32),
                 "landmarks": rng.normal(0, 0.5, (8, 10, 468, 3)).astype(np.float32),
+                "blendshapes": rng.random((8, 10, 52)).astype(np.float32),
                 "mask": mask,
             }
         )

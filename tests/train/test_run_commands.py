@@ -124,3 +124,41 @@ def test_whisper_run_exports_without_its_hugging_face_checkpoint(synth_data, tmp
     checkpoint.rmdir()
     assert _export(run, audio, tmp_path / "speech.npy") == 0
     assert np.load(tmp_path / "speech.npy").shape == (round(1.5 * 25), 468, 3)
+
+
+def test_blendshape_run_trains_evaluates_and_exports(synth_data, tmp_path, capsys):
+    """model.targets=blendshapes: validation, eval and export speak blendshapes only."""
+    run = tmp_path / "run"
+    argv = ["train", "--config", "tiny", "--workdir", str(run), "--data", str(synth_data)]
+    argv += ["--steps", "6", "--no-progress", *SMALL, "checkpoint.every=6"]
+    assert main([*argv, "model.targets='blendshapes'"]) == 0
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "valid_blendshape_mae" in r] == [6]
+    assert not any("valid_lve" in r for r in records)
+    assert main(["eval", "--workdir", str(run), "--json", str(tmp_path / "e.json")]) == 0
+    summary = json.loads((tmp_path / "e.json").read_text())
+    assert "metrics" not in summary and summary["clips"] > 0
+    section = summary["blendshapes"]
+    assert len(section["names"]) == 52 and set(section["mouth_correlation"]) >= {"jawOpen"}
+    assert section["model"]["per_coefficient"]["jawOpen"]["mae"] >= 0
+    assert section["mean_blendshapes"]["mae_mean"] > 0
+    assert "jawOpen correlation" in capsys.readouterr().out
+    audio = tmp_path / "speech.wav"
+    write_wav(audio, 0.3 * np.sin(2 * np.pi * 220 * np.arange(32000) / 16000))
+    assert _export(run, audio, tmp_path / "speech.npy") == 0
+    assert not (tmp_path / "speech.npy").exists()  # no landmarks from a blendshape model
+    curves = np.load(tmp_path / "speech.blendshapes.npy")
+    assert curves.shape == (50, 52) and curves.dtype == np.float32
+
+
+def test_blendshape_targets_need_a_dataset_with_blendshapes(synth_data, tmp_path, capsys):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(synth_data, data, ignore=shutil.ignore_patterns("packed"))
+    info = json.loads((data / "dataset.json").read_text())
+    (data / "dataset.json").write_text(json.dumps({**info, "blendshape_names": []}))
+    argv = ["train", "--config", "tiny", "--workdir", str(tmp_path / "run"), "--data", str(data)]
+    assert main([*argv, "--steps", "2", "--no-progress", "model.targets='blendshapes'"]) == 1
+    err = capsys.readouterr().err
+    assert "have no blendshapes" in err and "model.targets=landmarks" in err

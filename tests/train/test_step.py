@@ -1,5 +1,6 @@
-"""The training step with dropout: on in training, the same masks for the same (seed, step) —
-so a resumed run repeats them — and other masks at the next step."""
+"""The training step: its loss by hand for landmark and blendshape targets; dropout on in
+training, the same masks for the same (seed, step) — so a resumed run repeats them — and other
+masks at the next step."""
 
 from functools import partial
 
@@ -52,3 +53,31 @@ def test_dropout_in_the_step_is_reproducible(mode):
     assert off[0] == off[1] == off_later  # no dropout: the step number does not matter
     assert on[0] == on[1]  # same seed and step: same masks
     assert on[0] != on_later and on[0] != off[0]
+
+
+@pytest.mark.parametrize("targets", ["landmarks", "blendshapes", "landmarks+blendshapes"])
+def test_loss_is_landmark_mse_plus_weighted_blendshape_mse(targets):
+    """The output layer starts at zero, so the first loss is computable by hand from the targets:
+    mean over valid frames and values of (landmarks − reference)², plus 0.5 × the same for the
+    blendshapes (or the blendshape mean alone)."""
+    rng = np.random.default_rng(2)
+    mask = rng.random((2, 8)) > 0.3
+    landmarks = rng.normal(0, 0.3, (2, 8, 468, 3)).astype(np.float32)
+    blendshapes = rng.random((2, 8, 52)).astype(np.float32)
+    reference = rng.normal(0, 0.1, (468, 3)).astype(np.float32)
+    batch = {"audio": jnp.zeros((2, 8 * 640)), "mask": jnp.asarray(mask)}
+    batch |= {"landmarks": jnp.asarray(landmarks), "blendshapes": jnp.asarray(blendshapes)}
+    config = default_config()
+    overrides = [f"model.targets={targets!r}", "train.blendshape_weight=0.5"]
+    apply_overrides(config, [*SMALL, *overrides])
+    setup = build(config)
+    step = jax.jit(partial(make_train_step(setup.model, setup.tx, config), axis_name=None))
+    loss = float(step(setup.state, batch, jnp.asarray(reference))[1]["loss"])
+    landmark_mse = float((((landmarks - reference)[mask]) ** 2).mean())
+    blendshape_mse = float((blendshapes[mask] ** 2).mean())
+    expected = {
+        "landmarks": landmark_mse,
+        "blendshapes": blendshape_mse,
+        "landmarks+blendshapes": landmark_mse + 0.5 * blendshape_mse,
+    }[targets]
+    assert loss == pytest.approx(expected, rel=1e-5)
