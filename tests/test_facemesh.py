@@ -9,6 +9,7 @@ from talkmesh_jax.facemesh import (
     lip_rings,
     original_reference_face,
     region_indices,
+    resource_path,
 )
 
 
@@ -41,3 +42,21 @@ def test_original_close_mouth_face_has_the_smallest_inner_lip_area():
     assert original_reference_face("mean_face").shape == (468, 3)
     assert canonical_face()["procrustes_weights"].astype(bool).sum() == 33
     assert np.isfinite(canonical_face()["vertices"]).all()
+
+
+def test_face_landmarker_bundle_ships_with_the_package():
+    """The Tasks model bundle is a package resource (extraction works offline), byte-identical to
+    MediaPipe's; the blendshape names are MediaPipe's 52 in its order."""
+    import hashlib
+    import zipfile
+
+    from talkmesh_jax.data_tools.landmarks import model_bundle
+    from talkmesh_jax.facemesh import BLENDSHAPE_NAMES, MOUTH_BLENDSHAPES
+
+    bundle = model_bundle()
+    digest = hashlib.sha256(bundle).hexdigest()
+    assert digest == "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
+    with zipfile.ZipFile(resource_path("face_landmarker.task")) as archive:
+        assert "face_blendshapes.tflite" in archive.namelist()
+    assert len(BLENDSHAPE_NAMES) == 52 and BLENDSHAPE_NAMES[0] == "_neutral"
+    assert BLENDSHAPE_NAMES.index("jawOpen") == 25 and "mouthSmileLeft" in MOUTH_BLENDSHAPES

@@ -6,6 +6,7 @@ import json
 
 import jax
 import jax.numpy as jnp
+import pytest
 
 from talkmesh_jax.bench.encoder import encoder_flops
 from talkmesh_jax.cli import main
@@ -24,6 +25,7 @@ def test_flop_count_agrees_with_xla_cost_analysis() -> None:
 
 
 def test_bench_encoder_writes_json(tmp_path, capsys) -> None:
+    pytest.importorskip("torch")  # the benchmark's baseline is transformers' PyTorch encoder
     out = tmp_path / "encoder.json"
     args = [
         "bench",

@@ -22,6 +22,15 @@ from talkmesh_jax.train.setup import build  # noqa: E402
 from talkmesh_jax.train.step import make_train_step  # noqa: E402
 
 
+def _gradient_is_zero(path) -> bool:
+    """The self-attention key bias: adding one vector to every key shifts each query's logits by a
+    constant, which softmax ignores, so its gradient is zero but for rounding; adam scales that
+    rounding noise up to steps of about the learning rate, different on every device layout
+    (measured 2.1e-4 on JAX 0.12, on a parameter of size 7.5e-5). Left out of the comparison."""
+    name = jax.tree_util.keystr(path)
+    return "projections_key" in name and "bias" in name
+
+
 def main(mode: str) -> None:
     assert jax.local_device_count() == 4
     config = default_config()
@@ -71,8 +80,12 @@ def main(mode: str) -> None:
             device_state, metrics = runner.step(device_state, runner.put_batch(batch), reference)
             losses.append([float(metrics["loss"]), float(metrics["grad_norm"])])
         other = runner.get_state(device_state)
-        diffs = jax.tree.map(
-            lambda a, b: float(np.abs(np.asarray(a) - np.asarray(b)).max()),
+        diffs = jax.tree_util.tree_map_with_path(
+            lambda path, a, b: (
+                0.0
+                if _gradient_is_zero(path)
+                else float(np.abs(np.asarray(a) - np.asarray(b)).max())
+            ),
             (state.params, state.ema_params),
             (other.params, other.ema_params),
         )
