@@ -141,20 +141,32 @@ def _one_face(result) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
 
 
 def _frame_results(capture, fps: float) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per frame the one face's arrays, or None (no face, or two by the landmarker or the
-    detector); the tasks start while MediaPipe's start-up logs go to /dev/null."""
+    """Per frame the one face's arrays, or None (no face, or two by the detector); the tasks start
+    and stop while MediaPipe's logs go to /dev/null."""
     import mediapipe as mp
 
     with _quiet_native_stderr():
         landmarker, detector = create_landmarker(), create_face_detector()
-    with landmarker, detector:
+
+    def detect(rgb: np.ndarray, index: int):
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        timestamp = round(index * 1000 / fps)
+        face = _one_face(landmarker.detect_for_video(image, timestamp))
+        two_faces = len(detector.detect_for_video(image, timestamp).detections) > 1
+        return None if two_faces else face
+
+    try:
         for index, rgb in enumerate(_rgb_frames(capture)):
-            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-            timestamp = round(index * 1000 / fps)
-            face = _one_face(landmarker.detect_for_video(image, timestamp))
-            if len(detector.detect_for_video(image, timestamp).detections) > 1:
-                face = None
+            if index == 0:  # MediaPipe logs its first inference (a memory-alignment notice)
+                with _quiet_native_stderr():
+                    face = detect(rgb, index)
+            else:
+                face = detect(rgb, index)
             yield face
+    finally:
+        with _quiet_native_stderr():  # MediaPipe logs its shut-down too
+            landmarker.close()
+            detector.close()
 
 
 def detect_landmarks(
