@@ -14,6 +14,7 @@ def get_config():
     config = default_config()
     config.model.audio_encoder.checkpoint = "openai/whisper-small"
     config.data.jitter = False  # fixed, non-overlapping windows like the original
+    config.model.num_landmarks = 468  # the original's (first 468 of MediaPipe's 478)
     # model.dropout stays 0: the seed notes record none (torch's TransformerDecoderLayer would
     # default to 0.1 if the original built it without a dropout argument; set it to compare).
     return config

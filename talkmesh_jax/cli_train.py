@@ -37,9 +37,10 @@ def _train(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     from talkmesh_jax.evaluate import evaluate, format_summary, write_results
+    from talkmesh_jax.runs import beside_run
 
     summary, rows = evaluate(args.workdir, args.split, args.checkpoint, not args.no_progress)
-    json_path = Path(args.json or Path(args.workdir) / f"eval_{args.split}.json")
+    json_path = Path(args.json or beside_run(args.workdir, f"eval_{args.split}.json"))
     write_results(summary, rows, json_path, json_path.with_suffix(".csv"))
     print(format_summary(summary))
     print(f"written: {json_path} and {json_path.with_suffix('.csv')} (per clip)")
@@ -47,11 +48,26 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    import sys
+
     from talkmesh_jax.export import export_landmarks
 
-    for path, frames in export_landmarks(args.workdir, args.audio, args.out, args.checkpoint):
-        print(f"{path}: {frames} frames")
-    return 0
+    inputs = []
+
+    def report(source: Path, files, reason) -> None:
+        inputs.append(source)
+        if reason is not None:
+            print(f"talkmesh: error: {reason}", file=sys.stderr)
+        for path, frames in files or []:
+            print(f"{path}: {frames} frames")
+
+    _, failed = export_landmarks(
+        args.workdir, args.audio, args.out, args.checkpoint, on_result=report
+    )
+    if Path(args.audio).is_dir():
+        done = len(inputs) - len(failed)
+        print(f"exported {done} of {len(inputs)} inputs, {len(failed)} failed")
+    return 1 if failed else 0
 
 
 def _plot(args: argparse.Namespace) -> int:
@@ -130,7 +146,9 @@ def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workdir", required=True, metavar="RUN")
     p.add_argument("--split", default="test", choices=["train", "valid", "test"])
     p.add_argument("--checkpoint", default="best", help="best, latest or a step number")
-    p.add_argument("--json", metavar="OUT", help="summary JSON (default RUN/eval_<split>.json)")
+    p.add_argument(
+        "--json", metavar="OUT", help="summary JSON (default RUN.eval_<split>.json, beside RUN)"
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_eval)
 
@@ -146,5 +164,5 @@ def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("plot", help="PNG of the training and validation curves of a run")
     p.add_argument("workdir", metavar="RUN")
-    p.add_argument("--out", help="PNG path (default RUN/curves.png)")
+    p.add_argument("--out", help="PNG path (default RUN.curves.png, beside RUN)")
     p.set_defaults(func=_plot)

@@ -91,8 +91,14 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: list[str]) -> 
         old = node[leaf]
         if isinstance(old, float) and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        with node.unlocked():
-            node[leaf] = value
+        try:
+            with node.unlocked():
+                node[leaf] = value
+        except TypeError:
+            raise TalkmeshError(
+                f"override {override!r}: {key} must be of type {type(old).__name__} (now "
+                f"{old!r}), not {value!r}"
+            ) from None
 
 
 def config_to_dict(config: ml_collections.ConfigDict) -> dict:

@@ -65,10 +65,12 @@ def run_demo(options: DemoOptions) -> dict:
     run = workdir / "run"
     train_and_evaluate(config, run, options.show_progress)
     summary, rows = evaluate(run, "test", "best", options.show_progress)
-    eval_json = run / "eval_test.json"
+    eval_json = workdir / "eval_test.json"
     write_results(summary, rows, eval_json, eval_json.with_suffix(".csv"))
     speech = speak_to_file(SENTENCE, workdir / "speech.wav")
-    exported = export_landmarks(run, speech, workdir / "speech_landmarks.npy")
+    exported, failed = export_landmarks(run, speech, workdir / "speech_landmarks.npy")
+    if failed:
+        raise TalkmeshError(next(iter(failed.values())))
     (landmarks, frames), (blendshapes, _) = exported
     lve = {method: values["lve"] for method, values in summary["metrics"].items()}
     curves = summary["blendshapes"]
@@ -76,7 +78,7 @@ def run_demo(options: DemoOptions) -> dict:
         "dataset": str(data),
         "run": str(run),
         "eval": str(eval_json),
-        "curves": str(plot_run(run)),
+        "curves": str(plot_run(run, workdir / "curves.png")),
         "speech": str(speech),
         "landmarks": str(landmarks),
         "blendshapes": str(blendshapes),

@@ -8,6 +8,7 @@ landmarks; OUT.blendshapes.npy, [T, K] float32 coefficients in MediaPipe's order
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,14 @@ def audio_inputs(source: Path, out: Path) -> list[tuple[Path, Path]]:
         raise TalkmeshError(f"{source}: no audio files ({', '.join(AUDIO_SUFFIXES)})")
     if out.exists() and not out.is_dir():
         raise TalkmeshError(f"{out}: must be a folder when --audio is a folder")
+    stems: dict[str, Path] = {}
+    for path in files:
+        if path.stem in stems:
+            raise TalkmeshError(
+                f"{path}: same name as {stems[path.stem].name}, both would write "
+                f"{out / path.stem}.npy; rename one"
+            )
+        stems[path.stem] = path
     return [(path, out / f"{path.stem}.npy") for path in files]
 
 
@@ -45,17 +54,35 @@ def export_landmarks(
     audio: str | os.PathLike,
     out: str | os.PathLike,
     checkpoint: str = "best",
-) -> list[tuple[Path, int]]:
-    """Writes the predictions for each input (see the module docstring); returns (file, T) pairs,
-    landmarks first. Each file is written atomically."""
+    on_result: Callable[[Path, list[tuple[Path, int]] | None, str | None], None] | None = None,
+) -> tuple[list[tuple[Path, int]], dict[Path, str]]:
+    """Writes the predictions for each input (see the module docstring). Returns the (file, T)
+    pairs written (landmarks first) and {input: reason} of the inputs that failed; one bad input
+    does not stop the others. `on_result(input, written or None, reason or None)` is called after
+    each input. Each file is written atomically."""
     pairs = audio_inputs(Path(audio), Path(out))
     _, predictor, _ = open_run(workdir, checkpoint)
-    written = []
+    written, failed = [], {}
     for source, target in pairs:
-        predicted = predictor.predict_all(load_audio(source))
-        paths = {"landmarks": target, "blendshapes": blendshapes_path(target)}
-        for name, values in predicted.items():
-            with atomic_path(paths[name]) as tmp:
-                np.save(tmp, values.astype(np.float32))
-            written.append((paths[name], len(values)))
-    return written
+        try:
+            files = _export_one(predictor, source, target)
+        except TalkmeshError as err:
+            failed[source] = str(err)
+            if on_result is not None:
+                on_result(source, None, str(err))
+            continue
+        written += files
+        if on_result is not None:
+            on_result(source, files, None)
+    return written, failed
+
+
+def _export_one(predictor, source: Path, target: Path) -> list[tuple[Path, int]]:
+    predicted = predictor.predict_all(load_audio(source))
+    paths = {"landmarks": target, "blendshapes": blendshapes_path(target)}
+    files = []
+    for name, values in predicted.items():
+        with atomic_path(paths[name]) as tmp:
+            np.save(tmp, values.astype(np.float32))
+        files.append((paths[name], len(values)))
+    return files

@@ -16,6 +16,13 @@ from talkmesh_jax.inference import Predictor
 ENCODER_CONFIG_DIR = "audio_encoder"  # RUN/audio_encoder/config.json: the Whisper checkpoint's
 
 
+def beside_run(workdir: str | os.PathLike, suffix: str) -> Path:
+    """Default output of a command that reads a run: next to RUN, never inside it
+    (runs/tiny → runs/tiny.<suffix>)."""
+    workdir = Path(workdir).absolute()
+    return workdir.parent / f"{workdir.name}.{suffix}"
+
+
 def save_encoder_config(config: ml_collections.ConfigDict, workdir: Path) -> None:
     """Copies the Whisper checkpoint's config.json into the run, so that opening the run later
     needs only the run (its checkpoints hold every weight), not the Hugging Face checkpoint."""
@@ -38,31 +45,30 @@ def _use_run_encoder_config(config: ml_collections.ConfigDict, workdir: Path) ->
 def open_run(
     workdir: str | os.PathLike, checkpoint: str = "best"
 ) -> tuple[ml_collections.ConfigDict, Predictor, int]:
-    """(config, predictor with the EMA parameters, step) of the `best` (lowest validation LVE)
-    or `latest` checkpoint, or of a step number given as text."""
-    from talkmesh_jax.train.checkpoint import Checkpointer, abstract_like
-    from talkmesh_jax.train.data import target_reference
-    from talkmesh_jax.train.setup import build
+    """(config, predictor with the inference parameters, step) of the `best` (lowest validation
+    score) or `latest` checkpoint, or of a step number given as text.
+
+    Read-only: nothing in the run is created, changed or deleted (a checkpoint that a running
+    `talkmesh train` is writing stays as it is), only the inference parameters are read, and the
+    training package (optimiser, state, step) is not imported.
+    """
+    from talkmesh_jax.checkpoints import Checkpointer
+    from talkmesh_jax.models.build import abstract_variables, build_model
+    from talkmesh_jax.targets import target_reference
 
     workdir = Path(workdir)
     if not (workdir / "config.json").exists():
         raise TalkmeshError(f"{workdir}: not a training run (no config.json)")
     config = load_config(workdir / "config.json")
     _use_run_encoder_config(config, workdir)
-    checkpointer = Checkpointer(workdir, int(config.checkpoint.keep), config.checkpoint.keep_best)
+    model = build_model(config)
+    window = int(config.data.window_frames)
+    checkpointer = Checkpointer(
+        workdir, int(config.checkpoint.keep), config.checkpoint.keep_best, read_only=True
+    )
     try:
-        if checkpoint == "best":
-            step = checkpointer.best_step()
-        elif checkpoint == "latest":
-            step = checkpointer.latest_step()
-        else:
-            step = int(checkpoint)
-            if step not in checkpointer.manager.all_steps():
-                raise TalkmeshError(f"{workdir}: no checkpoint at step {step}")
-        if step is None:
-            raise TalkmeshError(f"{workdir}: no checkpoint yet (train first)")
-        setup = build(config, load_pretrained=False)
-        state, _ = checkpointer.restore(step, abstract_like(setup.state))
+        step = _checkpoint_step(checkpointer, workdir, checkpoint)
+        params = checkpointer.restore_inference(step, abstract_variables(model, window))
     finally:
         checkpointer.close()
     faces = {
@@ -70,10 +76,10 @@ def open_run(
     }
     mean_blendshapes = workdir / "reference" / "mean_blendshapes.npy"
     predictor = Predictor(
-        setup.model,
-        state.ema_params,
+        model,
+        params,
         target_reference(faces, config.model.output_type),
-        int(config.data.window_frames),
+        window,
         int(config.eval.batch_size),
     )
     predictor.faces = faces
@@ -81,3 +87,22 @@ def open_run(
         np.load(mean_blendshapes) if mean_blendshapes.exists() else None
     )  # [K] of the train clips, the eval baseline
     return config, predictor, step
+
+
+def _checkpoint_step(checkpointer, workdir: Path, checkpoint: str) -> int:
+    if checkpoint == "best":
+        step = checkpointer.best_step()
+    elif checkpoint == "latest":
+        step = checkpointer.latest_step()
+    else:
+        try:
+            step = int(checkpoint)
+        except ValueError:
+            raise TalkmeshError(
+                f"--checkpoint {checkpoint!r}: use best, latest or a step number"
+            ) from None
+        if step not in checkpointer.manager.all_steps():
+            raise TalkmeshError(f"{workdir}: no checkpoint at step {step}")
+    if step is None:
+        raise TalkmeshError(f"{workdir}: no checkpoint yet (train first)")
+    return step

@@ -17,6 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 
 TARGETS = ("landmarks", "blendshapes", "landmarks+blendshapes")
+REFERENCE_FOR_OUTPUT = {"disp_close": "close_mouth_face", "disp_mean": "mean_face", "pos": None}
+
+
+def target_reference(faces: dict[str, np.ndarray], output_type: str) -> np.ndarray:
+    """[V, 3] face the landmark targets are measured from: the close-mouth or mean face, or zeros
+    (`pos`); `faces` holds mean_face and close_mouth_face [V, 3]."""
+    kind = REFERENCE_FOR_OUTPUT[output_type]
+    return faces[kind] if kind else np.zeros_like(faces["mean_face"])
 
 
 @dataclass(frozen=True)

@@ -61,3 +61,9 @@ def test_bad_config_files(tmp_path):
         load_config(tmp_path / "empty.py")
     with pytest.raises(TalkmeshError, match="no such config"):
         load_config(tmp_path / "missing.py")
+
+
+def test_a_value_of_the_wrong_type_is_one_line():
+    config = load_config(CONFIGS / "tiny.py")
+    with pytest.raises(TalkmeshError, match=r"train.steps must be of type int .* not 'abc'"):
+        apply_overrides(config, ["train.steps=abc"])

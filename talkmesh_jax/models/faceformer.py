@@ -39,7 +39,7 @@ SCAN_RNGS = {"params": False, "dropout": True}  # one set of weights, new dropou
 class FaceFormerConfig:
     """Decoder options of the original (defaults: its defaults) and the audio encoder."""
 
-    num_landmarks: int = 468
+    num_landmarks: int | None = 468  # None in a config: the dataset's (resolved in training)
     feature_dim: int = 64
     num_heads: int = 4
     num_layers: int = 1
@@ -66,6 +66,11 @@ class FaceFormerConfig:
         config = cls(audio_encoder=encoder, **values)
         if config.output_type not in OUTPUT_TYPES:
             raise TalkmeshError(f"{source}: output_type must be one of {OUTPUT_TYPES}")
+        if config.num_landmarks is None:
+            raise TalkmeshError(
+                f"{source}.num_landmarks is unset (training sets it to the dataset's); set it to "
+                "468 or 478 to build the model without a dataset"
+            )
         if config.num_landmarks not in (468, 478):
             raise TalkmeshError(f"{source}: num_landmarks must be 468 or 478")
         if config.feature_dim % config.num_heads or config.feature_dim % 2:

@@ -14,14 +14,7 @@ from talkmesh_jax.data.packed import PackedClips, load_packed
 from talkmesh_jax.data.packing import pack_dataset
 from talkmesh_jax.data.windows import WindowSpec, create_batcher
 from talkmesh_jax.fileio import atomic_path
-
-REFERENCE_FOR_OUTPUT = {"disp_close": "close_mouth_face", "disp_mean": "mean_face", "pos": None}
-
-
-def target_reference(faces: dict[str, np.ndarray], output_type: str) -> np.ndarray:
-    """[V, 3] face the model's targets are measured from: close-mouth, mean, or zeros (`pos`)."""
-    kind = REFERENCE_FOR_OUTPUT[output_type]
-    return faces[kind] if kind else np.zeros_like(faces["mean_face"])
+from talkmesh_jax.targets import target_reference
 
 
 @dataclass
@@ -73,27 +66,46 @@ def _check_blendshapes(config: ml_collections.ConfigDict, dataset: Dataset, trai
         return
     if train.blendshapes is None:
         raise TalkmeshError(
-            f"{dataset.root}: model.targets={config.model.targets} but the dataset's train clips "
-            "have no blendshapes (re-run talkmesh extract, or set model.targets=landmarks)"
+            f"{dataset.root}: model.targets={config.model.targets} but not every train clip has "
+            "blendshapes/<id>.npy (re-run talkmesh extract, or set model.targets=landmarks)"
         )
-    if len(train.blendshape_names) != int(config.model.num_blendshapes):
+
+
+def resolve_with_dataset(config: ml_collections.ConfigDict) -> Dataset:
+    """Checks the config against its dataset before anything is written: an unset
+    model.num_landmarks becomes the dataset's; a count the dataset cannot give (landmarks,
+    blendshapes) is a one-line error naming both and the override."""
+    if not config.data.dataset:
+        raise TalkmeshError("no dataset: pass --data DIR (or set data.dataset in the config)")
+    dataset = Dataset(config.data.dataset)
+    have, want = dataset.info.num_landmarks, config.model.num_landmarks
+    if want is None:
+        config.model.num_landmarks = have
+    elif int(want) > have:
         raise TalkmeshError(
-            f"{dataset.root}: has {len(train.blendshape_names)} blendshapes, model.num_blendshapes "
-            f"is {config.model.num_blendshapes}"
+            f"{dataset.root}: has {have} landmarks per frame, model.num_landmarks is {want}; set "
+            f"model.num_landmarks={have} (or leave it unset to take the dataset's)"
         )
+    if "blendshapes" in config.model.targets:
+        names = dataset.info.blendshape_names
+        if not names:
+            raise TalkmeshError(
+                f"{dataset.root}: model.targets={config.model.targets} but the dataset has no "
+                "blendshapes (re-run talkmesh extract, or set model.targets=landmarks)"
+            )
+        if len(names) != int(config.model.num_blendshapes):
+            raise TalkmeshError(
+                f"{dataset.root}: has {len(names)} blendshapes, model.num_blendshapes is "
+                f"{config.model.num_blendshapes}; set model.num_blendshapes={len(names)}"
+            )
+    return dataset
 
 
 def prepare(config: ml_collections.ConfigDict, workdir: Path) -> RunData:
     """Packs (or reuses) train and valid, saves the reference faces (and the train clips' mean
     blendshapes, when they have them) into RUN/reference/."""
-    if not config.data.dataset:
-        raise TalkmeshError("no dataset: pass --data DIR (or set data.dataset in the config)")
-    dataset = Dataset(config.data.dataset)
+    dataset = resolve_with_dataset(config)
     count = int(config.model.num_landmarks)
-    if count > dataset.info.num_landmarks:
-        raise TalkmeshError(
-            f"{dataset.root}: has {dataset.info.num_landmarks} landmarks, model wants {count}"
-        )
     train = packed_part(dataset, "train", count)
     if train is None:
         raise TalkmeshError(f"{dataset.root}: no train clips (run talkmesh split)")
@@ -117,18 +129,28 @@ def window_spec(config: ml_collections.ConfigDict, batch_size: int, train: bool)
         batch_size=batch_size,
         min_valid_fraction=float(data.min_valid_fraction),
         jitter=bool(data.jitter) and train,
-        shuffle=train,
+        shuffle=True,  # validation too: its first windows are a sample of every clip, fixed seed
         drop_remainder=train,
         seed=int(config.train.seed),
     )
 
 
 def validation_batches(config, valid: PackedClips | None) -> list[dict]:
-    """Fixed validation windows (up to eval.max_windows), as host batches."""
+    """Fixed validation windows (up to eval.max_windows, drawn across all validation clips with
+    the run's seed), as host batches."""
     if valid is None:
         return []
     batch_size = int(config.eval.batch_size)
-    batcher = create_batcher(valid, window_spec(config, batch_size, train=False))
+    try:
+        batcher = create_batcher(valid, window_spec(config, batch_size, train=False))
+    except ValueError as err:
+        raise TalkmeshError(f"validation split of {config.data.dataset}: {err}") from None
+    if batcher.num_windows(0) == 0:
+        raise TalkmeshError(
+            f"validation split of {config.data.dataset}: no clip gives a window of "
+            f"{config.data.window_frames} frames with {config.data.min_valid_fraction:.0%} valid "
+            "(longer clips, a smaller data.window_frames, or no valid part)"
+        )
     batches, windows = [], 0
     for index in range(batcher.num_batches(0)):
         if windows >= int(config.eval.max_windows):

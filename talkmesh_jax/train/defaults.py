@@ -20,7 +20,7 @@ def default_config() -> ml_collections.ConfigDict:
     )
     config.model = ml_collections.ConfigDict(
         {
-            "num_landmarks": 468,
+            "num_landmarks": None,  # 468 | 478; unset: the dataset's (resolved into config.json)
             "feature_dim": 64,
             "num_heads": 4,
             "num_layers": 1,

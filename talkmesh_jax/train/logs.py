@@ -27,9 +27,9 @@ class MetricsLog:
             return
         if self.path.exists():
             kept = [
-                line
-                for line in self.path.read_text().splitlines()
-                if line.strip() and json.loads(line)["step"] <= resume_step
+                json.dumps(record)
+                for record in _parse_lines(self.path.read_text())
+                if record["step"] <= resume_step
             ]
             with atomic_path(self.path) as tmp:
                 tmp.write_text("".join(f"{line}\n" for line in kept))
@@ -55,8 +55,22 @@ class MetricsLog:
             self.writer.close()
 
 
+def _parse_lines(text: str) -> list[dict]:
+    """The records of metrics.jsonl text; a line that is not a complete record (the last line cut
+    short by a full disk or a network filesystem) is skipped."""
+    records = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("step"), int):
+            records.append(record)
+    return records
+
+
 def read_metrics(workdir: Path) -> list[dict]:
     path = Path(workdir) / "metrics.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return _parse_lines(path.read_text())

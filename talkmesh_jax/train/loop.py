@@ -12,13 +12,18 @@ import ml_collections
 from tqdm import tqdm
 
 from talkmesh_jax import TalkmeshError
+from talkmesh_jax.checkpoints import Checkpointer, abstract_like
 from talkmesh_jax.config import config_to_dict, save_config
 from talkmesh_jax.data.pipeline import make_pipeline
 from talkmesh_jax.data.windows import create_batcher
 from talkmesh_jax.fileio import read_json
 from talkmesh_jax.runs import save_encoder_config
-from talkmesh_jax.train.checkpoint import Checkpointer, abstract_like
-from talkmesh_jax.train.data import prepare, validation_batches, window_spec
+from talkmesh_jax.train.data import (
+    prepare,
+    resolve_with_dataset,
+    validation_batches,
+    window_spec,
+)
 from talkmesh_jax.train.logs import MetricsLog
 from talkmesh_jax.train.optim import learning_rate_schedule
 from talkmesh_jax.train.parallel import DataParallel, barrier, initialize_distributed, is_primary
@@ -58,6 +63,12 @@ def _validate_config(config: ml_collections.ConfigDict) -> None:
         raise TalkmeshError(f"train.mode must be one of {MODES}, got {config.train.mode!r}")
     if config.data.fill_invalid not in ("mask", "reference"):
         raise TalkmeshError("data.fill_invalid must be 'mask' or 'reference'")
+    if config.data.fill_invalid == "reference" and config.model.output_type == "pos":
+        raise TalkmeshError(
+            "data.fill_invalid=reference with model.output_type=pos would train invalid frames "
+            "toward the origin (pos has no reference face); use data.fill_invalid=mask or a "
+            "disp_* output type"
+        )
     if int(config.data.batch_size) % jax.process_count():
         raise TalkmeshError(
             f"data.batch_size {config.data.batch_size} must divide by {jax.process_count()} hosts"
@@ -70,6 +81,7 @@ def train_and_evaluate(
     """Trains (or resumes) the run in `workdir`; returns the last logged metrics."""
     initialize_distributed()
     _validate_config(config)
+    resolve_with_dataset(config)
     workdir = Path(workdir).absolute()
     workdir.mkdir(parents=True, exist_ok=True)
     check_or_save_config(config, workdir)
@@ -135,7 +147,7 @@ def train_and_evaluate(
                     log.write(step, **validation)
                     record.update(validation)
                 score = Validator.score(validation)
-                checkpointer.save(step, host, iterator.get_state(), score)
+                checkpointer.save(step, host, iterator.get_state(), host.ema_params, score)
     finally:
         bar.close()
         log.close()

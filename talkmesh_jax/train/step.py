@@ -60,6 +60,14 @@ def masked_error_sum(predictions, targets, mask, weights) -> tuple[jnp.ndarray, 
     return jnp.sum(squared * mask), jnp.sum(mask)
 
 
+def ema_warmup(decay: float, step: jnp.ndarray) -> jnp.ndarray:
+    """The EMA decay used at `step` (0-based): min(decay, (1 + step) / (10 + step)), so the
+    average follows the parameters early (0.1 at the first step) instead of staying near the
+    initial weights for ~1 / (1 − decay) steps."""
+    step = jnp.asarray(step, jnp.float32)
+    return jnp.minimum(decay, (1.0 + step) / (10.0 + step))
+
+
 def train_step(
     state: TrainState,
     batch: dict,
@@ -97,7 +105,8 @@ def train_step(
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     if ema_decay > 0:
-        ema = optax.incremental_update(params, state.ema_params, 1.0 - ema_decay)
+        decay = ema_warmup(ema_decay, state.step)
+        ema = optax.incremental_update(params, state.ema_params, 1.0 - decay)
     else:
         ema = params
     new_state = state.replace(

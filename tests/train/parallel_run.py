@@ -37,6 +37,7 @@ def main(mode: str) -> None:
     apply_overrides(
         config,
         [
+            "model.num_landmarks=468",
             "data.window_frames=10",
             "data.batch_size=8",
             f"train.mode={mode!r}",

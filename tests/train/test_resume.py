@@ -10,8 +10,8 @@ import time
 
 import numpy as np
 
+from talkmesh_jax.checkpoints import Checkpointer
 from talkmesh_jax.cli import main
-from talkmesh_jax.train.checkpoint import Checkpointer
 
 ARGS = [
     "--config",

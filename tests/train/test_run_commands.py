@@ -162,4 +162,122 @@ def test_blendshape_targets_need_a_dataset_with_blendshapes(synth_data, tmp_path
     argv = ["train", "--config", "tiny", "--workdir", str(tmp_path / "run"), "--data", str(data)]
     assert main([*argv, "--steps", "2", "--no-progress", "model.targets='blendshapes'"]) == 1
     err = capsys.readouterr().err
-    assert "have no blendshapes" in err and "model.targets=landmarks" in err
+    assert "has no blendshapes" in err and "model.targets=landmarks" in err
+
+
+def _tree(root) -> dict:
+    """Every file and folder under root → (size, mtime_ns): what "unchanged" means."""
+    return {
+        str(p.relative_to(root)): (p.stat().st_size if p.is_file() else -1, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+    }
+
+
+def test_readers_never_touch_the_run(run, tmp_path):
+    """eval, export and plot leave RUN as it was: a checkpoint that a running `talkmesh train`
+    is writing (orbax's temporary folder) survives them, and their default outputs go beside RUN."""
+    writing = run / "checkpoints" / "13.orbax-checkpoint-tmp-1795432629"
+    (writing / "state").mkdir(parents=True, exist_ok=True)
+    (writing / "state" / "part").write_bytes(b"half a checkpoint")
+    before = _tree(run)
+    audio = tmp_path / "speech.wav"
+    write_wav(audio, 0.3 * np.sin(2 * np.pi * 220 * np.arange(16000) / 16000))
+    try:
+        assert main(["eval", "--workdir", str(run), "--no-progress"]) == 0
+        assert _export(run, audio, tmp_path / "speech.npy") == 0
+        assert main(["plot", str(run)]) == 0
+        assert _tree(run) == before
+        assert (run.parent / "run.eval_test.json").exists()
+        assert (run.parent / "run.curves.png").exists()
+    finally:
+        import shutil
+
+        shutil.rmtree(writing)
+
+
+def test_inference_reads_only_its_parameters_without_the_training_package(run):
+    """Each checkpoint holds the inference parameters apart; opening a run reads them alone and
+    imports nothing of talkmesh_jax.train (optimiser, state, step)."""
+    code = (
+        "import sys; from talkmesh_jax.runs import open_run; "
+        f"config, predictor, step = open_run({str(run)!r}); "
+        "assert step == 12, step; "
+        "print(sorted(m for m in sys.modules if m.startswith('talkmesh_jax.train')))"
+    )
+    result = subprocess.run(["python", "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+    assert (run / "checkpoints" / "12" / "inference").is_dir()
+
+
+def _copy_data(synth_data, tmp_path, no_validation: bool = False):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(synth_data, data, ignore=shutil.ignore_patterns("packed"))
+    if no_validation:
+        split = data / "train_test_split.txt"
+        split.write_text(split.read_text().replace("\tvalid", "\ttrain"))
+    return data
+
+
+def test_without_validation_only_the_last_checkpoints_are_kept(synth_data, tmp_path):
+    data = _copy_data(synth_data, tmp_path, no_validation=True)  # no validation score
+    run = tmp_path / "run"
+    argv = ["train", "--config", "tiny", "--workdir", str(run), "--data", str(data)]
+    argv += ["--steps", "8", "--no-progress", *SMALL, "checkpoint.every=2", "checkpoint.keep=2"]
+    assert main(argv) == 0
+    kept = sorted(int(p.name) for p in (run / "checkpoints").iterdir() if p.name.isdigit())
+    assert kept == [6, 8]
+
+
+def test_refused_and_resolved_options(synth_data, tmp_path, capsys):
+    def train(data, *overrides: str) -> int:
+        argv = ["train", "--config", "tiny", "--workdir", str(tmp_path / "run")]
+        argv += ["--data", str(data), "--steps", "2", "--no-progress"]
+        return main([*argv, *SMALL, "checkpoint.every=2", *overrides])
+
+    assert train(synth_data, "data.fill_invalid='reference'", "model.output_type='pos'") == 1
+    assert "toward the origin" in capsys.readouterr().err
+    data = _copy_data(synth_data, tmp_path)  # a 468-landmark dataset
+    for path in (data / "landmarks").glob("*.npy"):
+        np.save(path, np.load(path)[:, :468])
+    info = json.loads((data / "dataset.json").read_text())
+    (data / "dataset.json").write_text(json.dumps({**info, "num_landmarks": 468}))
+    assert train(data) == 1  # tiny asks for 478
+    message = "has 468 landmarks per frame, model.num_landmarks is 478; set model.num_landmarks=468"
+    assert message in capsys.readouterr().err
+    assert train(data, "model.num_landmarks=None") == 0
+    assert load_config(tmp_path / "run" / "config.json").model.num_landmarks == 468  # dataset's
+
+
+def test_export_of_a_folder_reports_each_file(run, tmp_path, capsys):
+    folder = tmp_path / "audio"
+    folder.mkdir()
+    write_wav(folder / "good.wav", 0.3 * np.sin(2 * np.pi * 220 * np.arange(16000) / 16000))
+    (folder / "bad.wav").write_text("not audio")
+    assert _export(run, folder, tmp_path / "out") == 1
+    captured = capsys.readouterr()
+    assert "bad.wav: decoding audio failed" in captured.err
+    assert "exported 1 of 2 inputs, 1 failed" in captured.out
+    assert np.load(tmp_path / "out" / "good.npy").shape == (25, 478, 3)
+    assert not (tmp_path / "out" / "bad.npy").exists()
+    (folder / "bad.wav").unlink()
+    write_wav(folder / "good.mp3", np.zeros(1600))
+    assert _export(run, folder, tmp_path / "out2") == 1
+    assert "same name as good.mp3" in capsys.readouterr().err
+    assert not (tmp_path / "out2").exists()
+
+
+def test_eval_without_a_valid_frame_is_one_line(run, synth_data, tmp_path, capsys):
+    import shutil
+
+    data = _copy_data(synth_data, tmp_path)
+    for path in (data / "validity").glob("*.npy"):
+        np.save(path, np.zeros_like(np.load(path)))
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    config = json.loads((copy / "config.json").read_text())
+    config["data"]["dataset"] = str(data)
+    (copy / "config.json").write_text(json.dumps(config))
+    assert main(["eval", "--workdir", str(copy), "--json", str(tmp_path / "e.json")]) == 1
+    assert "no clip of split 'test' has a valid frame" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from talkmesh_jax.train.setup import build
 from talkmesh_jax.train.step import make_train_step
 
 SMALL = [
+    "model.num_landmarks=468",
     "data.window_frames=8",
     "data.batch_size=2",
     "model.feature_dim=16",
