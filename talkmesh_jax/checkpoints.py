@@ -37,6 +37,13 @@ def _score(metrics: dict | None) -> float:
 ITEMS = ("state", "data", "inference")
 
 
+def has_checkpoint(workdir: str | os.PathLike) -> bool:
+    """Whether RUN/checkpoints holds a complete step (orbax renames a step's folder to its number
+    only when it is complete), without opening a manager."""
+    directory = Path(workdir) / "checkpoints"
+    return directory.is_dir() and any(p.name.isdigit() for p in directory.iterdir())
+
+
 class Checkpointer:
     """Saves and restores checkpoints under RUN/checkpoints (read-only for readers)."""
 

@@ -30,7 +30,9 @@ def _resolved_config(args: argparse.Namespace):
 def _train(args: argparse.Namespace) -> int:
     from talkmesh_jax.train.loop import train_and_evaluate
 
-    record = train_and_evaluate(_resolved_config(args), args.workdir, not args.no_progress)
+    record = train_and_evaluate(
+        _resolved_config(args), args.workdir, not args.no_progress, args.force_resume
+    )
     print(", ".join(f"{k} {v:.5g}" for k, v in record.items()))
     return 0
 
@@ -134,6 +136,11 @@ def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data", metavar="DIR", help="dataset folder (overrides data.dataset)")
     p.add_argument("--steps", type=int, help="training steps (overrides train.steps)")
+    p.add_argument(
+        "--force-resume",
+        action="store_true",
+        help="resume even if the data, reference faces or cosine schedule changed since the start",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.add_argument(
         "overrides", nargs="*", metavar="KEY=VALUE", help="e.g. train.learning_rate=3e-4"

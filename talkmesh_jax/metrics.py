@@ -5,8 +5,9 @@ MediaPipe's (`facemesh.region_indices()`), written next to every result.
   LVE   lip vertex error: per frame the max over lip landmarks of the L2 error, averaged over
         frames; also squared (max of squared L2, averaged), as the published BIWI numbers.
   MVE   mean vertex error: L2 error averaged over all landmarks and frames.
-  FDD   upper-face dynamics deviation (CodeTalker): per upper-face landmark, the standard deviation
-        over time of its distance to the template face; truth minus prediction, averaged.
+  FDD   upper-face dynamics deviation (CodeTalker's definition): per upper-face landmark, the
+        standard deviation over time of its *squared* distance to the template face (cm²); truth
+        minus prediction, averaged over the landmarks.
   MSE, velocity MSE over all landmarks and over the lips: the original project's numbers (squared
         error per coordinate; velocities: differences of consecutive valid frames).
 Blendshapes (coefficients in [0, 1]): per coefficient the mean absolute error, the RMS error and
@@ -34,8 +35,11 @@ def mean_vertex_error(pred, true, valid) -> float:
 
 
 def upper_face_dynamics_deviation(pred, true, valid, upper, template) -> float:
+    """FDD in squared units (cm²): mean over `upper` of std_t |x − template|² (truth − pred)."""
+
     def dynamics(x):
-        return np.linalg.norm(_valid(x, valid)[:, upper] - template[upper], axis=-1).std(axis=0)
+        squared = ((_valid(x, valid)[:, upper] - template[upper]) ** 2).sum(axis=-1)
+        return squared.std(axis=0)
 
     return float((dynamics(true) - dynamics(pred)).mean())
 

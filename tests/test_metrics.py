@@ -5,8 +5,11 @@ import pytest
 
 from talkmesh_jax.metrics import (
     all_metrics,
+    blendshape_metrics,
+    correlation,
     lip_vertex_error,
     mean_vertex_error,
+    mse,
     upper_face_dynamics_deviation,
     velocity_mse,
 )
@@ -39,3 +42,41 @@ def test_fdd_and_velocity():
     assert velocity_mse(shifted, true, valid) == pytest.approx(0.0)
     metrics = all_metrics(shifted, true, valid, {"lips": [0], "upper_face": [1]}, template)
     assert metrics["mse_face"] == pytest.approx(1.0) and metrics["mve"] == pytest.approx(3**0.5)
+
+
+def test_fdd_uses_squared_distances_as_codetalker():
+    """One upper-face vertex oscillating along x at 1 and 3 cm from the template: squared distances
+    1 and 9, standard deviation 4; a static prediction at 2 cm has none. FDD = 4 cm² (the L2
+    distance would give 1)."""
+    template = np.zeros((2, 3))
+    true = np.zeros((4, 2, 3))
+    true[:, 0, 0] = [1, 3, 1, 3]
+    pred = np.zeros((4, 2, 3))
+    pred[:, 0, 0] = 2
+    valid = np.ones(4, bool)
+    assert upper_face_dynamics_deviation(pred, true, valid, [0], template) == pytest.approx(4.0)
+
+
+def test_mse_and_velocity_by_hand():
+    true = np.zeros((3, 2, 3))
+    pred = np.zeros((3, 2, 3))
+    pred[1, 0, 0] = 2.0  # one coordinate off by 2 in frame 1
+    valid = np.array([True, True, True])
+    assert mse(pred, true, valid) == pytest.approx(4 / 18)
+    assert mse(pred, true, valid, [0]) == pytest.approx(4 / 9)
+    # velocities of pred: +2 then −2 on that coordinate; truth still: (4 + 4) / (2 · 6)
+    assert velocity_mse(pred, true, valid) == pytest.approx(8 / 12)
+    valid[2] = False  # only the pair (0, 1) is left: 4 / 6
+    assert velocity_mse(pred, true, valid) == pytest.approx(4 / 6)
+
+
+def test_blendshape_metrics_by_hand():
+    true = np.array([[0.0, 0.5], [1.0, 0.5], [0.0, 0.5], [1.0, 0.5]])
+    pred = np.array([[0.1, 0.5], [0.9, 0.7], [0.1, 0.5], [0.5, 0.5]])
+    valid = np.array([True, True, True, False])
+    result = blendshape_metrics(pred, true, valid, ["a", "b"])
+    assert result["a"]["mae"] == pytest.approx(0.1) and result["a"]["rmse"] == pytest.approx(0.1)
+    assert result["a"]["correlation"] == pytest.approx(1.0)  # 0.1, 0.9, 0.1 vs 0, 1, 0
+    assert result["b"]["mae"] == pytest.approx(0.2 / 3)
+    assert result["b"]["correlation"] is None  # the truth does not move: r is undefined
+    assert correlation(np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])) == pytest.approx(-1)

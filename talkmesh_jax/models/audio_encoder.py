@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from talkmesh_jax import TalkmeshError
 from talkmesh_jax.models.conv_audio import ConvAudioEncoder
-from talkmesh_jax.models.whisper import WHISPER_SIZES, WhisperAudioEncoder
+from talkmesh_jax.models.whisper import WHISPER_SIZES, WhisperAudioEncoder, WhisperEncoderConfig
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
@@ -19,7 +19,10 @@ class AudioEncoderConfig:
     """kind: 'whisper' or 'conv'. checkpoint: a Whisper directory or cached model id (None: random
     weights of `size`). pad_to_30s: encode 30 s of padded audio as the original project did.
     frozen: no gradients into the encoder. dtype: compute precision ('float32' or 'bfloat16').
-    conv_*: the light conv encoder's widths and the audio window averaged per frame (seconds)."""
+    conv_*: the light conv encoder's widths and the audio window averaged per frame (seconds).
+    architecture: the Whisper encoder's shape (`WhisperEncoderConfig` fields), resolved from the
+    checkpoint's config.json or `size` when training starts and saved in the run's config, so
+    building the model never reads a file (None: resolved on each build)."""
 
     kind: str = "whisper"
     checkpoint: str | None = None
@@ -30,6 +33,7 @@ class AudioEncoderConfig:
     conv_channels: int = 128
     conv_features: int = 128
     conv_window_seconds: float = 1.0
+    architecture: dict | None = None
 
     @classmethod
     def from_dict(cls, values: dict, source: str = "audio_encoder") -> AudioEncoderConfig:
@@ -53,6 +57,15 @@ class AudioEncoderConfig:
         return config
 
 
+def whisper_architecture(config: AudioEncoderConfig) -> dict:
+    """The Whisper encoder's shape: the checkpoint's config.json, or the table entry of `size`."""
+    if config.checkpoint is not None:
+        from talkmesh_jax.models.whisper_weights import load_whisper_config
+
+        return load_whisper_config(config.checkpoint).as_dict()
+    return WHISPER_SIZES[config.size].as_dict()
+
+
 def build_audio_encoder(
     config: AudioEncoderConfig, load_weights: bool = True
 ) -> tuple[nn.Module, dict | None]:
@@ -69,7 +82,9 @@ def build_audio_encoder(
         )
         return encoder, None
     params = None
-    if config.checkpoint is not None and load_weights:
+    if config.architecture is not None and not load_weights:
+        whisper = WhisperEncoderConfig(**config.architecture)
+    elif config.checkpoint is not None and load_weights:
         from talkmesh_jax.models.whisper_weights import load_whisper_encoder
 
         whisper, encoder_params = load_whisper_encoder(config.checkpoint)

@@ -13,7 +13,7 @@ from talkmesh_jax.data.dataset import Dataset
 from talkmesh_jax.data.packed import PackedClips, load_packed
 from talkmesh_jax.data.packing import pack_dataset
 from talkmesh_jax.data.windows import WindowSpec, create_batcher
-from talkmesh_jax.fileio import atomic_path
+from talkmesh_jax.fileio import atomic_path, read_json, write_json
 from talkmesh_jax.targets import target_reference
 
 
@@ -25,19 +25,36 @@ class RunData:
     reference: np.ndarray  # [V, 3], what targets are measured from (zeros for "pos")
 
 
+def source_stamps(dataset: Dataset, names: list[str]) -> list:
+    """(size, mtime_ns) of every source file of the clips: what the packed cache was made from."""
+    stamps = []
+    for name in names:
+        for part in ("audios", "landmarks", "validity", "blendshapes"):
+            path = dataset.clip_path(part, name)
+            stat = path.stat() if path.exists() else None
+            stamps.append([stat.st_size, stat.st_mtime_ns] if stat else None)
+    return stamps
+
+
 def packed_part(dataset: Dataset, part: str, num_landmarks: int) -> PackedClips | None:
     """The packed clips of a split part, cached in DATA/packed/<part>-<V> and repacked when the
-    dataset's clips of that part changed. None if the part has no clips."""
+    part's clips or any of their files changed (size or modification time). None if the part has
+    no clips."""
     names = dataset.names_in(part)
     if not names:
         return None
     directory = dataset.root / "packed" / f"{part}-{num_landmarks}"
-    if directory.exists():
+    stamps_path = directory / "sources.json"
+    stamps = source_stamps(dataset, names)
+    if directory.exists() and stamps_path.exists():
         cached = load_packed(directory)
         same_parts = cached.blendshape_names == dataset.info.blendshape_names
+        same_files = read_json(stamps_path) == stamps
         if cached.names == names and cached.num_vertices == num_landmarks and same_parts:
-            return cached
+            if same_files:
+                return cached
     pack_dataset(dataset, directory, part, num_landmarks, overwrite=True, show_progress=False)
+    write_json(stamps_path, stamps)
     return load_packed(directory)
 
 
@@ -101,24 +118,37 @@ def resolve_with_dataset(config: ml_collections.ConfigDict) -> Dataset:
     return dataset
 
 
-def prepare(config: ml_collections.ConfigDict, workdir: Path) -> RunData:
-    """Packs (or reuses) train and valid, saves the reference faces (and the train clips' mean
-    blendshapes, when they have them) into RUN/reference/."""
+def prepare(
+    config: ml_collections.ConfigDict, workdir: Path, resuming: bool = False, force: bool = False
+) -> RunData:
+    """Packs (or reuses) train and valid. At the first start: saves the reference faces (and the
+    train clips' mean blendshapes, when they have them) into RUN/reference/ and the data's
+    fingerprint; on resume: refuses data that differs from the start (unless `force`) and uses
+    the run's own reference faces."""
+    from talkmesh_jax.train import fingerprint
+
     dataset = resolve_with_dataset(config)
     count = int(config.model.num_landmarks)
     train = packed_part(dataset, "train", count)
     if train is None:
         raise TalkmeshError(f"{dataset.root}: no train clips (run talkmesh split)")
     _check_blendshapes(config, dataset, train)
+    valid = packed_part(dataset, "valid", count)
     faces = reference_faces(dataset, count)
-    saved = dict(faces)
-    if train.blendshapes is not None:
-        saved["mean_blendshapes"] = mean_blendshapes(train)
-    for name, array in saved.items():
-        with atomic_path(workdir / "reference" / f"{name}.npy") as tmp:
-            np.save(tmp, array)
+    now = fingerprint.fingerprint(dataset.root, {"train": train, "valid": valid}, faces)
+    fingerprint.check_or_save(workdir, now, resuming, force)
+    saved_faces = workdir / "reference" / "mean_face.npy"
+    if resuming and saved_faces.exists():
+        faces = {n: np.load(workdir / "reference" / f"{n}.npy") for n in faces}
+    else:
+        saved = dict(faces)
+        if train.blendshapes is not None:
+            saved["mean_blendshapes"] = mean_blendshapes(train)
+        for name, array in saved.items():
+            with atomic_path(workdir / "reference" / f"{name}.npy") as tmp:
+                np.save(tmp, array)
     reference = target_reference(faces, config.model.output_type)
-    return RunData(train, packed_part(dataset, "valid", count), faces, reference)
+    return RunData(train, valid, faces, reference)
 
 
 def window_spec(config: ml_collections.ConfigDict, batch_size: int, train: bool) -> WindowSpec:

@@ -44,6 +44,8 @@ def default_config() -> ml_collections.ConfigDict:
                 "conv_channels": 128,
                 "conv_features": 128,
                 "conv_window_seconds": 1.0,  # MeshTalk's 1 s window per frame
+                # Whisper's shape, filled in from the checkpoint (or size) when training starts
+                "architecture": None,
             },
         }
     )

@@ -12,7 +12,7 @@ import ml_collections
 from tqdm import tqdm
 
 from talkmesh_jax import TalkmeshError
-from talkmesh_jax.checkpoints import Checkpointer, abstract_like
+from talkmesh_jax.checkpoints import Checkpointer, abstract_like, has_checkpoint
 from talkmesh_jax.config import config_to_dict, save_config
 from talkmesh_jax.data.pipeline import make_pipeline
 from talkmesh_jax.data.windows import create_batcher
@@ -42,8 +42,12 @@ def _flatten(tree: dict, prefix: str = "") -> dict:
     return flat
 
 
-def check_or_save_config(config: ml_collections.ConfigDict, workdir: Path) -> None:
-    """Writes RUN/config.json; a resumed run must have the same config (train.steps may grow)."""
+def check_or_save_config(
+    config: ml_collections.ConfigDict, workdir: Path, force: bool = False
+) -> None:
+    """Writes RUN/config.json; a resumed run must have the same config. train.steps may change
+    under a constant schedule; under the cosine one that would change the learning rate of the
+    steps already taken, so it needs `force` (--force-resume)."""
     path = workdir / "config.json"
     resolved = _flatten(config_to_dict(config))
     if path.exists():
@@ -54,8 +58,26 @@ def check_or_save_config(config: ml_collections.ConfigDict, workdir: Path) -> No
                     f"{path}: the run in {workdir} has {key}={saved.get(key)!r}, now "
                     f"{resolved.get(key)!r}; resume with the same options or use a new --workdir"
                 )
+        steps = (saved.get("train.steps"), resolved.get("train.steps"))
+        if config.train.schedule == "cosine" and steps[0] != steps[1] and not force:
+            raise TalkmeshError(
+                f"{path}: train.steps {steps[0]} → {steps[1]} changes the cosine learning rate of "
+                "the steps already taken; pass --force-resume to resume anyway, or use a new "
+                "--workdir"
+            )
     if is_primary():
         save_config(config, path)
+
+
+def resolve_encoder_architecture(config: ml_collections.ConfigDict) -> None:
+    """Writes the Whisper encoder's shape into the config (and so into RUN/config.json)."""
+    encoder = config.model.audio_encoder
+    if encoder.kind == "whisper" and encoder.architecture is None:
+        from talkmesh_jax.models.audio_encoder import AudioEncoderConfig, whisper_architecture
+
+        values = whisper_architecture(AudioEncoderConfig.from_dict(config_to_dict(encoder)))
+        with encoder.unlocked():
+            encoder.architecture = values
 
 
 def _validate_config(config: ml_collections.ConfigDict) -> None:
@@ -76,21 +98,28 @@ def _validate_config(config: ml_collections.ConfigDict) -> None:
 
 
 def train_and_evaluate(
-    config: ml_collections.ConfigDict, workdir: str | Path, show_progress: bool = True
+    config: ml_collections.ConfigDict,
+    workdir: str | Path,
+    show_progress: bool = True,
+    force_resume: bool = False,
 ) -> dict:
-    """Trains (or resumes) the run in `workdir`; returns the last logged metrics."""
+    """Trains (or resumes) the run in `workdir`; returns the last logged metrics. A resume that
+    would change the data, the reference faces or the schedule of steps already taken is refused
+    unless `force_resume`."""
     initialize_distributed()
     _validate_config(config)
     resolve_with_dataset(config)
+    resolve_encoder_architecture(config)
     workdir = Path(workdir).absolute()
     workdir.mkdir(parents=True, exist_ok=True)
-    check_or_save_config(config, workdir)
+    check_or_save_config(config, workdir, force_resume)
+    resuming = has_checkpoint(workdir)
     primary = is_primary()
     if primary:
         save_encoder_config(config, workdir)
     else:  # process 0 packs the data first; the others then find it packed
         barrier("data prepared")
-    data = prepare(config, workdir)
+    data = prepare(config, workdir, resuming=resuming, force=force_resume)
     if primary:
         barrier("data prepared")
     checkpointer = Checkpointer(workdir, int(config.checkpoint.keep), config.checkpoint.keep_best)

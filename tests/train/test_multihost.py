@@ -18,6 +18,7 @@ ARGS = [
     "--no-progress",
     "checkpoint.every=3",
     "log.every=1",
+    "train.schedule='constant'",  # the run is stopped by a smaller --steps, then resumed
     "data.window_frames=20",
     "data.batch_size=4",
     "model.feature_dim=16",

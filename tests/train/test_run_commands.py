@@ -9,6 +9,7 @@ import pytest
 
 from talkmesh_jax.cli import main
 from talkmesh_jax.config import load_config
+from talkmesh_jax.data.dataset import Dataset
 from talkmesh_jax.facemesh import region_indices
 from talkmesh_jax.media import write_wav
 
@@ -281,3 +282,33 @@ def test_eval_without_a_valid_frame_is_one_line(run, synth_data, tmp_path, capsy
     (copy / "config.json").write_text(json.dumps(config))
     assert main(["eval", "--workdir", str(copy), "--json", str(tmp_path / "e.json")]) == 1
     assert "no clip of split 'test' has a valid frame" in capsys.readouterr().err
+
+
+def test_resume_refuses_changed_data_faces_and_cosine_steps(synth_data, tmp_path, capsys):
+    """The run's fingerprint (clips, frame counts, packed-array hashes, reference faces) and the
+    cosine schedule guard a resume; --force-resume overrides; the run keeps its own faces."""
+    data = _copy_data(synth_data, tmp_path)
+    run = tmp_path / "run"
+
+    def train(steps: int, *extra: str) -> int:
+        argv = ["train", "--config", "tiny", "--workdir", str(run), "--data", str(data)]
+        return main([*argv, "--steps", str(steps), "--no-progress", *extra, *SMALL])
+
+    assert train(4, "checkpoint.every=2") == 0 and (run / "data_fingerprint.json").exists()
+    config = ["checkpoint.every=2"]
+    assert train(6, *config) == 1  # tiny's schedule is cosine
+    assert "train.steps 4 → 6 changes the cosine learning rate" in capsys.readouterr().err
+    assert train(6, "--force-resume", *config) == 0
+    train_clip = next(n for n, p in Dataset(data).split().items() if p == "train")
+    path = data / "landmarks" / f"{train_clip}.npy"
+    np.save(path, np.load(path) + 0.1)  # same clips, same lengths, other content
+    assert train(6, *config) == 1
+    assert "the train part's landmarks changed" in capsys.readouterr().err
+    assert train(6, "--force-resume", *config) == 0
+    assert train(6, *config) == 0  # the forced resume recorded the data it trains on now
+    saved_face = (run / "reference" / "mean_face.npy").read_bytes()
+    np.save(data / "mean_face.npy", np.load(data / "mean_face.npy") + 1.0)
+    assert train(6, *config) == 1
+    assert "reference faces changed" in capsys.readouterr().err
+    assert train(6, "--force-resume", *config) == 0  # forced: resumes with its own faces
+    assert (run / "reference" / "mean_face.npy").read_bytes() == saved_face

@@ -1,0 +1,79 @@
+"""The Predictor's windowing, with a stub generator that returns a known function of the absolute
+frame: where windows start, that the cross-fade weights sum to one, no seams, T = round(S / 640),
+and the last partial batch."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from talkmesh_jax.inference import Predictor
+from talkmesh_jax.targets import TargetLayout
+
+WINDOW = 25
+
+
+def _predictor(layout: TargetLayout, batch_size: int = 3, offset_per_window: float = 0.0):
+    """A Predictor whose generator reads each window's absolute start from its audio (the audio
+    is the sample index) and returns f(frame) = (frame, frame²/100, …) (+ a per-call offset)."""
+    model = SimpleNamespace(config=SimpleNamespace(layout=layout))
+    predictor = Predictor(model, None, np.zeros((2, 3), np.float32), WINDOW, batch_size)
+    calls = []
+
+    def generate(_, audio):
+        audio = np.asarray(audio)
+        calls.append(audio.shape[0])
+        start = np.round(audio[:, 0] / 640)[:, None] + np.arange(WINDOW)[None]  # [B, W]
+        columns = [start * (k + 1) if k % 2 == 0 else start**2 / 100 for k in range(layout.dim)]
+        out = np.stack(columns, -1) + offset_per_window * len(calls)
+        return out.astype(np.float32)
+
+    predictor._generate = generate
+    predictor.calls = calls
+    return predictor
+
+
+def _audio(samples: int) -> np.ndarray:
+    return np.arange(samples, dtype=np.float64).astype(np.float32)
+
+
+def test_window_starts_cover_the_audio_with_a_fifth_of_overlap():
+    predictor = _predictor(TargetLayout.of("blendshapes", 2, 2))
+    assert predictor.window_starts(25) == [0]
+    assert predictor.window_starts(26) == [0, 20]
+    starts = predictor.window_starts(1000)
+    assert np.diff(starts).tolist() == [20] * (len(starts) - 1)
+    assert starts[-1] + WINDOW >= 1000 > starts[-1] + WINDOW - 20
+
+
+@pytest.mark.parametrize("frames", [1, 24, 25, 26, 45, 46, 100, 101, 333])
+def test_blend_is_exact_for_a_consistent_generator(frames):
+    """Every window predicts the same value for the same absolute frame, so the cross-fade
+    (weights summing to one) must give that value back exactly, for any length."""
+    predictor = _predictor(TargetLayout.of("blendshapes", 2, 4))
+    for samples in (frames * 640 - 300, frames * 640, frames * 640 + 319):
+        out = predictor.predict_all(_audio(samples))["blendshapes"]
+        assert out.shape == (max(1, round(samples / 640)), 4)
+        t = np.arange(len(out))
+        np.testing.assert_allclose(out[:, 0], t, atol=1e-3)
+        np.testing.assert_allclose(out[:, 1], t**2 / 100, rtol=1e-5, atol=1e-3)
+
+
+def test_last_partial_batch_and_landmarks_with_reference():
+    predictor = _predictor(TargetLayout.of("landmarks", 2, 52), batch_size=3)
+    audio = _audio(200 * 640)  # 10 windows: batches of 3, 3, 3 and 1 (padded to 3)
+    out = predictor.predict_all(audio)
+    assert predictor.calls == [3, 3, 3, 3] and len(predictor.window_starts(200)) == 10
+    assert out["landmarks"].shape == (200, 2, 3) and set(out) == {"landmarks"}
+    np.testing.assert_allclose(out["landmarks"][:, 0, 0], np.arange(200), atol=1e-3)
+
+
+def test_no_seam_where_windows_disagree():
+    """Windows that disagree by a constant (each batch call adds 1) are cross-faded over their
+    overlap: the largest frame-to-frame step stays near the generator's own (1 per frame here)
+    instead of jumping by the disagreement."""
+    predictor = _predictor(TargetLayout.of("blendshapes", 2, 2), 1, offset_per_window=5.0)
+    out = predictor.predict_all(_audio(120 * 640))["blendshapes"][:, 0]
+    steps = np.diff(out)
+    assert steps.max() < 1 + 5.0 / 4  # 5 spread over the 5-frame overlap, not a jump of 6
+    assert steps.min() > 0
