@@ -51,6 +51,7 @@ def _bench_encoder(args: argparse.Namespace) -> int:
         window_seconds=args.window_seconds,
         dtype=args.dtype,
         torch_device=args.torch_device,
+        tf32=args.tf32 == "on",
         round_seconds=args.round_seconds,
     )
     return _report(args, run_encoder_bench(config, progress=not args.no_progress), format_table)
@@ -98,9 +99,15 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> None:
         "--dtype",
         choices=["float32", "bfloat16"],
         default="float32",
-        help="compute precision of ours",
+        help="compute precision of both (torch's weights and inputs too)",
     )
     encoder.add_argument("--torch-device", default="cpu", help="device of the torch reference")
+    encoder.add_argument(
+        "--tf32",
+        choices=["on", "off"],
+        default="on",
+        help="float32 matmuls as TF32 on GPUs, on both sides (JAX's GPU default is on)",
+    )
     encoder.add_argument(
         "--round-seconds",
         type=float,

@@ -27,14 +27,18 @@ class Predictor:
         reference: np.ndarray,
         window_frames: int,
         batch_size: int = 8,
+        decoder: str = "cached",
     ):
+        """`decoder`: "cached" (the key/value cache, what export uses) or "recompute" (the
+        original's recomputation of the prefix for every frame; for benchmarks)."""
         self.model, self.variables = model, variables
         self.layout = model.config.layout
         self.reference = np.asarray(reference, np.float32)
         self.window = int(window_frames)
         self.batch_size = batch_size
+        method = {"cached": FaceFormer.generate, "recompute": FaceFormer.generate_recompute}
         self._generate = jax.jit(
-            lambda v, audio: model.apply(v, audio, self.window, method=FaceFormer.generate)
+            lambda v, audio: model.apply(v, audio, self.window, method=method[decoder])
         )
 
     def window_starts(self, num_frames: int) -> list[int]:

@@ -7,8 +7,12 @@ saved, and loaded into the Flax encoder, so both sides compute with the same wei
   (b) jax_padded     ours, log-mel + encoder on 30 s of padded audio, jit-compiled
   (c) jax_window     ours on the 5 s windows alone
 Both of ours keep the positions of the window (250 for 5 s); (a) returns all 1500.
-Throughput is audio seconds encoded per second (batch 8 of 5 s windows = 40 s per call). The run
-also reports how far (b) is from (a) and how far (c) is from (b) on the window's positions.
+Like with like: every method is timed from the audio in host memory to the features in host
+memory (transfers to and from the device included); torch computes in the same dtype as ours
+(bfloat16 weights and inputs when `dtype` is bfloat16), and float32 matrix products use TF32 on
+both sides or on neither (`tf32`; JAX's default on GPUs is TF32, torch's is not). Throughput is
+audio seconds encoded per second (batch 8 of 5 s windows = 40 s per call). The run also reports
+how far (b) is from (a) and how far (c) is from (b) on the window's positions.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from tqdm import tqdm
 
 from talkmesh_jax import SAMPLE_RATE, TalkmeshError
 from talkmesh_jax.bench.signals import speechlike
-from talkmesh_jax.bench.timing import calls_per_second, machine_info
+from talkmesh_jax.bench.timing import machine_info, measure_rate
 from talkmesh_jax.models.whisper import WHISPER_SIZES, WhisperEncoderConfig
 
 # Dense peak TFLOP/s by device kind and compute dtype (float32 matmuls run as TF32 on these).
@@ -38,6 +42,7 @@ class EncoderBenchConfig:
     window_seconds: float = 5.0
     dtype: str = "float32"
     torch_device: str = "cpu"
+    tf32: bool = True  # float32 matmuls as TF32 on GPUs, both sides (no effect on CPUs)
     round_seconds: float = 1.0
     rounds: int = 3
 
@@ -67,40 +72,54 @@ def run_encoder_bench(config: EncoderBenchConfig, progress: bool = True) -> dict
     whisper = WHISPER_SIZES[config.size]
     samples = int(config.window_seconds * SAMPLE_RATE)
     audio = speechlike(config.batch_size, samples)
-    torch_model = _random_torch_whisper(whisper).to(config.torch_device)
+    torch.backends.cuda.matmul.allow_tf32 = config.tf32
+    torch.backends.cudnn.allow_tf32 = config.tf32
+    torch_dtype = torch.bfloat16 if config.dtype == "bfloat16" else torch.float32
+    torch_model = _random_torch_whisper(whisper)
     with tempfile.TemporaryDirectory(prefix="talkmesh-whisper-") as tmp:
         torch_model.save_pretrained(tmp)
         loaded, params = load_whisper_encoder(tmp)
-    variables = {"params": {"encoder": params}}
+    torch_model = torch_model.to(config.torch_device, dtype=torch_dtype)
+    variables = jax.device_put({"params": {"encoder": params}})
+    precision = "tensorfloat32" if config.tf32 else "float32"
     extractor = WhisperFeatureExtractor(feature_size=whisper.num_mel_bins)
     bar.update()
 
     def torch_padded() -> np.ndarray:
         feats = extractor(list(audio), sampling_rate=SAMPLE_RATE, return_tensors="pt")
+        inputs = feats.input_features.to(config.torch_device, dtype=torch_dtype)
         with torch.no_grad():
-            hidden = torch_model.encoder(feats.input_features.to(config.torch_device))
+            hidden = torch_model.encoder(inputs)
         return hidden.last_hidden_state.float().cpu().numpy()
 
     def jax_encoder(pad_to_30s: bool):
         module = WhisperAudioEncoder(loaded, pad_to_30s=pad_to_30s, dtype=DTYPES[config.dtype])
-        apply = jax.jit(module.apply)
-        device_audio = jnp.asarray(audio)
-        return lambda: jax.block_until_ready(apply(variables, device_audio))
+        with jax.default_matmul_precision(precision):
+            apply = jax.jit(module.apply)
+            apply(variables, jnp.asarray(audio))  # traced under this precision
+
+        def run() -> np.ndarray:  # host audio in, host features out, as (a)
+            return np.asarray(apply(variables, jnp.asarray(audio)).astype(jnp.float32))
+
+        return run
 
     calls = {
         "torch_padded": torch_padded,
         "jax_padded": jax_encoder(True),
         "jax_window": jax_encoder(False),
     }
-    rates, outputs = {}, {}
+    rates, outputs, spreads = {}, {}, {}
     for name, fn in calls.items():
         bar.set_postfix_str(name)
         outputs[name] = np.asarray(fn(), np.float32)
-        rates[name] = calls_per_second(fn, round_seconds=config.round_seconds, rounds=config.rounds)
+        measured = measure_rate(fn, round_seconds=config.round_seconds, rounds=config.rounds)
+        rates[name], spreads[name] = measured["median"], measured
         bar.update()
     bar.close()
     keep = outputs["jax_window"].shape[1]
-    return _results(config, whisper, rates, outputs, keep, samples, jax.devices()[0])
+    results = _results(config, whisper, rates, outputs, keep, samples, jax.devices()[0])
+    results["rounds_calls_per_s"] = spreads
+    return results
 
 
 def hf_whisper_config(whisper: WhisperEncoderConfig):
@@ -170,14 +189,15 @@ def format_table(results: dict) -> str:
     cfg = results["config"]
     lines = [
         f"Whisper-{cfg['size']} encoder (random weights), batch {cfg['batch_size']} x "
-        f"{cfg['window_seconds']:g} s, {cfg['dtype']}, JAX on {results['jax_device']}, "
-        f"torch on {cfg['torch_device']}",
+        f"{cfg['window_seconds']:g} s, {cfg['dtype']} on both sides, TF32 "
+        f"{'on' if cfg.get('tf32', True) else 'off'} on both, JAX on {results['jax_device']}, "
+        f"torch on {cfg['torch_device']}; host audio in, host features out",
         f"{'method':44s} {'audio s/s':>10s} {'vs torch':>9s} {'TFLOP/s':>8s}",
     ]
     rows = [
         ("(a) torch, 30 s padded (original)", "torch_padded", None),
         ("(b) ours, 30 s padded", "jax_padded", "jax_padded_tflops"),
-        ("(c) ours, 5 s windows", "jax_window", "jax_window_tflops"),
+        (f"(c) ours, {cfg['window_seconds']:g} s windows", "jax_window", "jax_window_tflops"),
     ]
     for label, key, flops in rows:
         rate = results[f"{key}_audio_s_per_s"]

@@ -7,6 +7,11 @@ and memory-mapped), all in one run so that the ratios are meaningful on a noisy 
   numpy         the pure-numpy reference (same output)
   grain         the Grain pipeline (C++ batcher, all cores, background prefetch)
   grain_to_device  the same, each batch then placed on the first JAX device (GPU when present)
+  cpp_logmel    the all-cores C++ batcher, then the batch's audio to the first JAX device and its
+                log-mel there (jit-compiled, of the window as the model computes it): batching
+                plus the features the original computed, on the device that computes them now
+  seed_slicing  the original's per-item numpy slicing alone (no features): what its loader costs
+                without the feature extractor
   seed_style    the original project's way: per-item numpy slicing, then
                 transformers.WhisperFeatureExtractor (30 s padded log-mel) on each window; it
                 computes with torch on all cores when torch is installed, else with numpy, so it
@@ -76,7 +81,7 @@ def run_loader_bench(config: LoaderBenchConfig, progress: bool = True) -> dict:
         jitter=True,
         seed=config.seed,
     )
-    bar = tqdm(total=8, desc="bench loader", unit="step", disable=not progress)
+    bar = tqdm(total=10, desc="bench loader", unit="step", disable=not progress)
     with tempfile.TemporaryDirectory(prefix="talkmesh-bench-") as tmp:
         bar.set_postfix_str("loading data" if config.data else "generating data")
         clips = _bench_clips(config, Path(tmp))
@@ -131,8 +136,28 @@ def _measure_all(clips: PackedClips, spec: WindowSpec, threads: int, round_s: fl
     )
     step("grain", lambda: next(pipeline), b)
     step("grain_to_device", _to_device(clips, spec, threads), b)
+    step("cpp_logmel", _with_logmel(create_batcher(clips, spec, num_threads=threads)), b)
+    step("seed_slicing", _seed_style_item(clips, spec, features=False), 1)
     step("seed_style", _seed_style_item(clips, spec), 1)
     return rates
+
+
+def _with_logmel(batcher):
+    """Batches from the C++ batcher, their audio put on the device and turned into log-mel."""
+    import jax
+
+    from talkmesh_jax.audio import log_mel_spectrogram
+
+    device = jax.devices()[0]
+    mel = jax.jit(log_mel_spectrogram)
+    positions = _batch_positions(batcher)
+
+    def run() -> None:
+        audio = batcher.get_batch(*next(positions))["audio"]
+        jax.block_until_ready(mel(jax.device_put(audio, device)))
+
+    run()  # compile outside the timed rounds
+    return run
 
 
 def _to_device(clips: PackedClips, spec: WindowSpec, threads: int):
@@ -209,8 +234,9 @@ def _cycle(batcher):
     return lambda: batcher.get_batch(*next(positions))
 
 
-def _seed_style_item(clips: PackedClips, spec: WindowSpec):
-    """The original Dataset.__getitem__: slice one window, then Whisper's 30 s feature extractor."""
+def _seed_style_item(clips: PackedClips, spec: WindowSpec, features: bool = True):
+    """The original Dataset.__getitem__: slice one window, then (with `features`) Whisper's 30 s
+    feature extractor."""
     from transformers import WhisperFeatureExtractor
 
     extractor = WhisperFeatureExtractor()  # 80 mel bins, pads to 30 s, numpy STFT
@@ -225,7 +251,8 @@ def _seed_style_item(clips: PackedClips, spec: WindowSpec):
         f0 = clips.frame_offsets[clip] + start
         audio = np.array(clips.audio[a0 : a0 + w * SAMPLES_PER_FRAME])
         _ = np.array(clips.landmarks[f0 : f0 + w])
-        extractor(audio, sampling_rate=SAMPLE_RATE, return_tensors="np")
+        if features:
+            extractor(audio, sampling_rate=SAMPLE_RATE, return_tensors="np")
 
     return item
 
@@ -248,6 +275,9 @@ def _results(config: LoaderBenchConfig, threads: int, rates: dict, dataset: dict
     out["cpp_gbps"] = out["cpp_1_thread_gbps"]
     out["seed_style_backend"] = seed_style_backend()
     out["cpp_vs_memcpy"] = rates["cpp_1_thread"] / rates["memcpy"]  # both one thread
+    out["cpp_vs_numpy"] = rates["cpp_1_thread"] / rates["numpy"]  # both one thread, same output
+    out["cpp_vs_seed_slicing"] = rates["cpp_1_thread"] / rates["seed_slicing"]  # no features
+    out["cpp_logmel_vs_seed_style"] = rates["cpp_logmel"] / rates["seed_style"]  # with features
     out["cpp_1_thread_vs_seed_style"] = rates["cpp_1_thread"] / rates["seed_style"]
     out["cpp_vs_seed_style"] = rates["cpp_all_cores"] / rates["seed_style"]  # both all cores
     out["targets"] = {
@@ -269,21 +299,32 @@ def format_table(results: dict) -> str:
         ("numpy reference", "numpy"),
         ("Grain pipeline (C++, all cores)", "grain"),
         (f"Grain + device_put to {results['jax_device'].split()[0]}", "grain_to_device"),
+        (f"C++ all cores + log-mel on {results['jax_device'].split()[0]}", "cpp_logmel"),
+        ("original: per-window slicing alone", "seed_slicing"),
         (f"original: slice + feature extractor, {results['seed_style_backend']}", "seed_style"),
     ]
     lines = [
         f"dataset: {data['source']}, {data['minutes']:.0f} min, {data['num_vertices']} landmarks, "
         f"{data['bytes'] / 1e6:.0f} MB; batch {cfg['batch_size']} x "
         f"{cfg['window_frames']} frames ({results['bytes_per_window'] / 1e6:.2f} MB/window)",
-        f"{'method':56s} {'windows/s':>11s} {'GB/s':>7s} {'vs memcpy':>10s} {'vs original':>12s}",
+        f"{'method':56s} {'windows/s':>11s} {'GB/s':>7s} {'vs memcpy':>10s} {'vs numpy':>9s}",
     ]
     for label, key in rows:
         rate = results[f"{key}_windows_per_s"]
         lines.append(
             f"{label:56s} {rate:11.1f} {results[f'{key}_gbps']:7.2f} "
             f"{rate / results['memcpy_windows_per_s']:10.2f} "
-            f"{rate / results['seed_style_windows_per_s']:11.1f}x"
+            f"{rate / results['numpy_windows_per_s']:9.2f}"
         )
+    lines += [
+        f"C++ 1 thread / numpy reference (same output): {results['cpp_vs_numpy']:.2f}x; / copy "
+        f"bound: {results['cpp_vs_memcpy']:.2f}",
+        f"C++ 1 thread / original slicing alone (no features): "
+        f"{results['cpp_vs_seed_slicing']:.1f}x",
+        f"C++ + device log-mel / original slicing + feature extractor: "
+        f"{results['cpp_logmel_vs_seed_style']:.1f}x; C++ all cores alone / the same: "
+        f"{results['cpp_vs_seed_style']:.1f}x (features not computed)",
+    ]
     for target, met in results["targets"].items():
         lines.append(f"target {target}: {'met' if met else 'NOT met'}")
     return "\n".join(lines)

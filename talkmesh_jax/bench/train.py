@@ -1,5 +1,18 @@
 """`talkmesh bench train`: training steps/s per mode and inference frames/s with and without the
 key/value cache, same model, batch and machine (random weights and speech-like audio).
+
+The shipped code paths are timed: the training step runs through `DataParallel` (the config's
+pmap or jit) with the state kept on the device and its buffers donated, as `talkmesh train` does;
+inference runs through the `Predictor` that `talkmesh export` uses (windows of the training
+length, cross-faded), once with the key/value cache and once recomputing the prefix for every
+frame (the original's way). Every rate is the median of timed rounds after a warm-up call
+(compilation excluded) and a call that sizes the rounds; the rounds' spread is reported. XLA's
+compile-time estimate of each step's temporary memory is reported, for autoregressive training
+also without rematerialisation (`train.remat_frames=0`).
+
+Anchor: where torch is installed, a PyTorch re-enactment of the original project's full training
+step (`bench/original_torch.py`: Whisper-small on 30 s of padding, the per-frame recomputed
+decoder, backward, Adam; batch 8 × 125 frames), timed once after a warm-up step.
 """
 
 from __future__ import annotations
@@ -12,15 +25,15 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from talkmesh_jax import SAMPLE_RATE, SAMPLES_PER_FRAME
+from talkmesh_jax import SAMPLES_PER_FRAME
 from talkmesh_jax.bench.signals import speechlike
-from talkmesh_jax.bench.timing import calls_per_second, machine_info
+from talkmesh_jax.bench.timing import machine_info, measure_rate
 from talkmesh_jax.config import config_to_dict
-from talkmesh_jax.models.faceformer import RECOMPUTE_GROUPS, RECOMPUTE_MIN_GROUP, FaceFormer
+from talkmesh_jax.inference import Predictor
+from talkmesh_jax.models.faceformer import RECOMPUTE_GROUPS, RECOMPUTE_MIN_GROUP
+from talkmesh_jax.train.parallel import DataParallel
 from talkmesh_jax.train.setup import build
-from talkmesh_jax.train.step import make_train_step
-
-MAX_ENCODER_SECONDS = 30  # Whisper's positional table; longer audio is encoded in pieces
+from talkmesh_jax.train.step import MODES, make_train_step
 
 
 @dataclass(frozen=True)
@@ -28,74 +41,115 @@ class TrainBenchConfig:
     inference_seconds: float = 60.0
     round_seconds: float = 1.0
     rounds: int = 3
+    anchor: bool = True  # time the PyTorch re-enactment of the original step (needs torch)
 
 
-def _batch(config: ml_collections.ConfigDict, num_landmarks: int) -> dict:
+def _batch(config: ml_collections.ConfigDict, layout) -> dict:
+    """A host batch of the config's shape: speech-like audio, landmarks, blendshapes, mask."""
     batch, frames = int(config.data.batch_size), int(config.data.window_frames)
     rng = np.random.default_rng(0)
+    landmarks = rng.normal(0, 0.1, (batch, frames, int(config.model.num_landmarks), 3))
     return {
-        "audio": jnp.asarray(speechlike(batch, frames * SAMPLES_PER_FRAME)),
-        "landmarks": jnp.asarray(
-            rng.normal(0, 0.1, (batch, frames, num_landmarks, 3)), jnp.float32
-        ),
-        "mask": jnp.ones((batch, frames), bool),
+        "audio": speechlike(batch, frames * SAMPLES_PER_FRAME),
+        "landmarks": landmarks.astype(np.float32),
+        "blendshapes": rng.random((batch, frames, max(layout.num_blendshapes, 1)), np.float32),
+        "mask": np.ones((batch, frames), bool),
     }
 
 
-def _encode_long(model: FaceFormer, variables, audio: jnp.ndarray) -> jnp.ndarray:
-    piece = MAX_ENCODER_SECONDS * SAMPLE_RATE
-    parts = [audio[:, i : i + piece] for i in range(0, audio.shape[1], piece)]
-    return jnp.concatenate([model.apply(variables, p, method=FaceFormer.encode) for p in parts], 1)
+def _temp_bytes(step, state, batch, reference) -> int:
+    """XLA's compile-time temporary memory of one step on one device (bytes)."""
+    device_batch = {k: jnp.asarray(v) for k, v in batch.items()}
+    compiled = jax.jit(partial(step, axis_name=None)).lower(state, device_batch, reference)
+    return int(compiled.compile().memory_analysis().temp_size_in_bytes)
+
+
+def _train_rates(config, setup, batch, reference, bench: TrainBenchConfig, progress: bool):
+    rates, spreads, memory = {}, {}, {}
+    for mode in MODES:
+        step = partial(make_train_step(setup.model, setup.tx, config), mode=mode)
+        runner = DataParallel(step, config.train.parallel)
+        state, device_batch = [runner.put_state(setup.state)], runner.put_batch(batch)
+
+        def run(runner=runner, state=state, device_batch=device_batch):
+            state[0], metrics = runner.step(state[0], device_batch, reference)  # donated
+            jax.block_until_ready(metrics["loss"])
+
+        if progress:
+            print(f"timing {mode} training steps …", flush=True)
+        measured = measure_rate(run, round_seconds=bench.round_seconds, rounds=bench.rounds)
+        rates[f"{mode}_steps_per_s"], spreads[mode] = measured["median"], measured
+        memory[mode] = _temp_bytes(step, setup.state, batch, reference)
+    plain = partial(make_train_step(setup.model, setup.tx, config), mode="autoregressive")
+    memory["autoregressive_without_remat"] = _temp_bytes(
+        partial(plain, remat_frames=0), setup.state, batch, reference
+    )
+    return rates, spreads, memory
+
+
+def _inference_rates(config, setup, bench: TrainBenchConfig, progress: bool):
+    frames = round(bench.inference_seconds * 25)
+    audio = speechlike(1, frames * SAMPLES_PER_FRAME)[0]
+    reference = np.zeros((int(config.model.num_landmarks), 3), np.float32)
+    rates, spreads = {}, {}
+    for name, decoder in (("cached", "cached"), ("uncached", "recompute")):
+        predictor = Predictor(
+            setup.model,
+            setup.state.ema_params,
+            reference,
+            int(config.data.window_frames),
+            int(config.eval.batch_size),
+            decoder=decoder,
+        )
+        if progress:
+            print(f"timing {name} inference on {bench.inference_seconds:g} s …", flush=True)
+        rounds = 1 if name == "uncached" else bench.rounds
+        measured = measure_rate(
+            lambda predictor=predictor: predictor.predict_all(audio),
+            round_seconds=bench.round_seconds,
+            rounds=rounds,
+        )
+        rates[f"{name}_inference_fps"] = frames * measured["median"]
+        spreads[f"{name}_inference"] = {k: v * frames for k, v in measured.items()}
+    return rates, spreads
+
+
+def _anchor(progress: bool) -> dict | None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return None
+    from talkmesh_jax.bench.original_torch import original_step_seconds
+
+    if progress:
+        print("timing the PyTorch re-enactment of the original step (about a minute) …")
+    return original_step_seconds()
 
 
 def run_train_bench(
     config: ml_collections.ConfigDict, bench: TrainBenchConfig, progress: bool = True
 ) -> dict:
     setup = build(config, load_pretrained=False)
-    model, state = setup.model, setup.state
-    batch = _batch(config, setup.model_config.num_landmarks)
-    reference = jnp.zeros((setup.model_config.num_landmarks, 3))
-    timing = partial(calls_per_second, round_seconds=bench.round_seconds, rounds=bench.rounds)
-    rates = {}
-    for mode in ("teacher_forcing", "autoregressive", "original_procedure"):
-        # the config's step (dropout, EMA, invalid-frame rule) in each mode
-        step = jax.jit(partial(make_train_step(model, setup.tx, config), mode=mode))
-
-        def run(step=step):
-            jax.block_until_ready(step(state, batch, reference)[1]["loss"])
-
-        if progress:
-            print(f"timing {mode} training steps …", flush=True)
-        rates[f"{mode}_steps_per_s"] = timing(run)
-
-    frames = round(bench.inference_seconds * 25)
-    audio = jnp.asarray(speechlike(1, frames * SAMPLES_PER_FRAME))
-    variables = state.ema_params
-    for name, method in (
-        ("cached", FaceFormer.decode_cached),
-        ("uncached", FaceFormer.decode_recompute),
-    ):
-        decode = jax.jit(lambda v, m, method=method: model.apply(v, m, frames, method=method))
-
-        def infer(decode=decode):
-            memory = _encode_long(model, variables, audio)
-            jax.block_until_ready(decode(variables, memory))
-
-        if progress:
-            print(f"timing {name} inference on {bench.inference_seconds:g} s …", flush=True)
-        rates[f"{name}_inference_fps"] = frames * calls_per_second(
-            infer,
-            round_seconds=bench.round_seconds,
-            rounds=1 if name == "uncached" else bench.rounds,
-        )
+    layout = setup.model_config.layout
+    batch = _batch(config, layout)
+    reference = jnp.zeros((int(config.model.num_landmarks), 3))
+    rates, spreads, memory = _train_rates(config, setup, batch, reference, bench, progress)
+    inference, inference_spreads = _inference_rates(config, setup, bench, progress)
+    rates.update(inference)
+    spreads.update(inference_spreads)
+    anchor = _anchor(progress) if bench.anchor else None
     batch_frames = int(config.data.batch_size) * int(config.data.window_frames)
-    return {
+    results = {
         "benchmark": "train",
         "machine": machine_info(),
         "config": config_to_dict(config),
+        "parallel": f"{config.train.parallel} over {jax.local_device_count()} device(s)",
         "batch_frames": batch_frames,
+        "window_frames": int(config.data.window_frames),
         "inference_seconds": bench.inference_seconds,
         **rates,
+        "rounds": spreads,
+        "step_temp_memory_bytes": memory,
         "teacher_forcing_frames_per_s": rates["teacher_forcing_steps_per_s"] * batch_frames,
         "teacher_forcing_vs_original": rates["teacher_forcing_steps_per_s"]
         / rates["original_procedure_steps_per_s"],
@@ -103,27 +157,53 @@ def run_train_bench(
         / rates["original_procedure_steps_per_s"],
         "cached_vs_uncached_inference": rates["cached_inference_fps"]
         / rates["uncached_inference_fps"],
-        "window_frames": int(config.data.window_frames),
+        "original_torch_step": anchor,
         "note": "original_procedure and uncached inference re-run the decoder over the prefix "
         "for every frame, as the original did; prefixes are padded to the end of groups of "
         f"max({RECOMPUTE_MIN_GROUP}, T/{RECOMPUTE_GROUPS}) frames (static shapes), a little more "
-        "work than the original's exact prefix.",
+        "work than the original's exact prefix. Inference goes through the export Predictor: "
+        "windows of the training length, a fifth overlapping.",
     }
+    if anchor is not None:
+        results["teacher_forcing_vs_original_torch_step"] = (
+            rates["teacher_forcing_steps_per_s"] * anchor["step_s"]
+        )
+    return results
 
 
 def format_table(results: dict) -> str:
     frames = results["batch_frames"]
     rows = [
-        ("teacher forcing", results["teacher_forcing_steps_per_s"]),
-        ("autoregressive (cached scan)", results["autoregressive_steps_per_s"]),
-        ("original procedure (recompute prefix)", results["original_procedure_steps_per_s"]),
+        ("teacher forcing", "teacher_forcing"),
+        ("autoregressive (cached scan, remat)", "autoregressive"),
+        ("original procedure (recompute prefix)", "original_procedure"),
     ]
     windows = frames // results["window_frames"]
-    lines = [f"training, batch {windows} x {results['window_frames']} frames: steps/s   frames/s"]
-    lines += [f"  {name:<40} {rate:>8.2f} {rate * frames:>10.0f}" for name, rate in rows]
+    memory = results["step_temp_memory_bytes"]
+    lines = [
+        f"training, batch {windows} x {results['window_frames']} frames, {results['parallel']}: "
+        "steps/s (min–max of rounds)   frames/s   step memory",
+    ]
+    for name, key in rows:
+        rate, spread = results[f"{key}_steps_per_s"], results["rounds"][key]
+        lines.append(
+            f"  {name:<40} {rate:>8.2f} ({spread['min']:.2f}–{spread['max']:.2f}) "
+            f"{rate * frames:>10.0f} {memory[key] / 2**20:>9.1f} MB"
+        )
+    lines.append(
+        f"  autoregressive without remat: {memory['autoregressive_without_remat'] / 2**20:.1f} MB"
+    )
     lines.append(f"  teacher forcing / original: {results['teacher_forcing_vs_original']:.1f}x")
+    anchor = results.get("original_torch_step")
+    if anchor:
+        lines.append(
+            f"  original's step re-enacted in PyTorch (whisper-small 30 s, batch "
+            f"{anchor['batch_frames'] // anchor['window_frames']} x {anchor['window_frames']}): "
+            f"{anchor['step_s']:.1f} s/step ({anchor['encoder_s']:.1f} s encoder, "
+            f"{anchor['decoder_s']:.1f} s decoder + backward + Adam)"
+        )
     seconds = results["inference_seconds"]
-    lines.append(f"inference frames/s ({seconds:g} s of audio, one sequence):")
+    lines.append(f"inference frames/s ({seconds:g} s of audio through the export Predictor):")
     lines.append(f"  {'with key/value cache':<40} {results['cached_inference_fps']:>8.0f}")
     lines.append(f"  {'without (recompute prefix)':<40} {results['uncached_inference_fps']:>8.0f}")
     lines.append(f"  cached / uncached: {results['cached_vs_uncached_inference']:.1f}x")

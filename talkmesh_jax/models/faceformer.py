@@ -282,12 +282,23 @@ class FaceFormer(nn.Module):
             new_cache.append((k, v))
         return self.output(x.astype(jnp.float32))[:, 0], new_cache
 
-    def generate(self, audio: jnp.ndarray, num_frames: int) -> jnp.ndarray:
-        """Autoregressive with the key/value cache: audio [B, S] → [B, T, D], O(T) steps."""
-        return self.decode_cached(self.encode(audio), num_frames)
+    def generate(
+        self, audio: jnp.ndarray, num_frames: int, checkpoint_chunk: int = 0
+    ) -> jnp.ndarray:
+        """Autoregressive with the key/value cache: audio [B, S] → [B, T, D], O(T) steps (see
+        `decode_cached` for `checkpoint_chunk`)."""
+        return self.decode_cached(self.encode(audio), num_frames, checkpoint_chunk)
 
-    def decode_cached(self, memory: jnp.ndarray, num_frames: int) -> jnp.ndarray:
-        """memory [B, M, F] → [B, T, D], one decoder step per frame with the cache."""
+    def decode_cached(
+        self, memory: jnp.ndarray, num_frames: int, checkpoint_chunk: int = 0
+    ) -> jnp.ndarray:
+        """memory [B, M, F] → [B, T, D], one decoder step per frame with the cache.
+
+        For training through it (autoregressive mode) `checkpoint_chunk` C > 0 runs the frames in
+        chunks of C and rematerialises each chunk in the backward pass: the gradient then keeps
+        the cache at chunk boundaries and within one chunk, about (T/C + C) caches of [B, T, …]
+        instead of one per frame (T) — O(T^1.5) memory instead of O(T²) for C ≈ √T. The frames
+        are padded to a multiple of C (later frames cannot influence earlier ones)."""
         batch = memory.shape[0]
 
         def step(module, carry, frame):
@@ -297,7 +308,17 @@ class FaceFormer(nn.Module):
 
         start = jnp.zeros((batch, self.config.layout.dim), jnp.float32)
         scan = nn.scan(step, variable_broadcast="params", split_rngs=SCAN_RNGS)
-        _, outputs = scan(self, (start, self.init_cache(batch, num_frames)), jnp.arange(num_frames))
+        if checkpoint_chunk <= 0:
+            carry = (start, self.init_cache(batch, num_frames))
+            _, outputs = scan(self, carry, jnp.arange(num_frames))
+            return jnp.swapaxes(outputs, 0, 1)
+        chunks = -(-num_frames // checkpoint_chunk)
+        frames = jnp.arange(chunks * checkpoint_chunk).reshape(chunks, checkpoint_chunk)
+        chunk = nn.remat(lambda module, carry, frames: scan(module, carry, frames))
+        outer = nn.scan(chunk, variable_broadcast="params", split_rngs=SCAN_RNGS)
+        carry = (start, self.init_cache(batch, chunks * checkpoint_chunk))
+        _, outputs = outer(self, carry, frames)  # [chunks, C, B, D]
+        outputs = outputs.reshape(chunks * checkpoint_chunk, batch, -1)[:num_frames]
         return jnp.swapaxes(outputs, 0, 1)
 
     def generate_recompute(self, audio: jnp.ndarray, num_frames: int) -> jnp.ndarray:

@@ -63,6 +63,9 @@ def default_config() -> ml_collections.ConfigDict:
             "end_lr_fraction": 0.0,
             "grad_clip": 0.0,  # global-norm clipping; 0: off
             "ema_decay": 0.0,  # EMA of parameters; 0: off
+            # autoregressive mode: frames per rematerialised chunk of the decoding scan (−1: √T,
+            # O(T^1.5) memory; 0: off, the whole cache kept per frame, O(T²))
+            "remat_frames": -1,
             "parallel": "pmap",  # pmap over local devices, or "jit" with a sharded batch
         }
     )

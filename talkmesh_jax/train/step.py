@@ -8,6 +8,7 @@ the same loss and gradient as one device.
 
 from __future__ import annotations
 
+import math
 from functools import partial
 
 import jax
@@ -34,15 +35,27 @@ def targets_and_mask(batch: dict, reference: jnp.ndarray, fill_invalid: str, lay
     return targets, mask
 
 
-def predict(model: FaceFormer, params, audio, targets, mode: str, dropout_key=None) -> jnp.ndarray:
+def checkpoint_chunk(num_frames: int, setting: int) -> int:
+    """Frames per rematerialised chunk of autoregressive training: `setting` (0: off), or, when
+    it is −1, ⌈√T⌉ (the memory optimum)."""
+    return math.ceil(math.sqrt(num_frames)) if setting < 0 else setting
+
+
+def predict(
+    model: FaceFormer, params, audio, targets, mode: str, dropout_key=None, remat_frames: int = -1
+) -> jnp.ndarray:
     """[B, T, D] predictions: teacher-forced; fed back on themselves with the key/value cache
-    (autoregressive); or the original's O(T²) recomputation of the prefix (original_procedure).
-    Dropout is applied when `dropout_key` is given."""
+    (autoregressive; chunks of `remat_frames` rematerialised, see `checkpoint_chunk`); or the
+    original's O(T²) recomputation of the prefix (original_procedure). Dropout is applied when
+    `dropout_key` is given."""
     rngs = {"dropout": dropout_key} if dropout_key is not None else {}
     if mode == "teacher_forcing":
         return model.apply(params, audio, targets, rngs=rngs)
-    method = FaceFormer.generate if mode == "autoregressive" else FaceFormer.generate_recompute
-    return model.apply(params, audio, targets.shape[1], method=method, rngs=rngs)
+    frames = targets.shape[1]
+    if mode == "autoregressive":
+        chunk = checkpoint_chunk(frames, remat_frames)
+        return model.apply(params, audio, frames, chunk, method=FaceFormer.generate, rngs=rngs)
+    return model.apply(params, audio, frames, method=FaceFormer.generate_recompute, rngs=rngs)
 
 
 def dropout_key(seed: int | None, step: jnp.ndarray, axis_name: str | None):
@@ -78,6 +91,7 @@ def train_step(
     mode: str = "teacher_forcing",
     fill_invalid: str = "mask",
     blendshape_weight: float = 1.0,
+    remat_frames: int = -1,
     ema_decay: float = 0.0,
     dropout_seed: int | None = None,
     axis_name: str | None = None,
@@ -94,7 +108,7 @@ def train_step(
     key = dropout_key(dropout_seed, state.step, axis_name)
 
     def loss_fn(params):
-        predictions = predict(model, params, batch["audio"], targets, mode, key)
+        predictions = predict(model, params, batch["audio"], targets, mode, key, remat_frames)
         error, _ = masked_error_sum(predictions, targets, mask, weights)
         return error / total
 
@@ -124,6 +138,7 @@ def make_train_step(model, tx, config) -> partial:
         mode=config.train.mode,
         fill_invalid=config.data.fill_invalid,
         blendshape_weight=float(config.train.blendshape_weight),
+        remat_frames=int(config.train.remat_frames),
         ema_decay=float(config.train.ema_decay),
         dropout_seed=int(config.train.seed) if float(config.model.dropout) > 0 else None,
     )

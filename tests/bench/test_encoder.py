@@ -53,4 +53,5 @@ def test_bench_encoder_writes_json(tmp_path, capsys) -> None:
     # 1 s windows are a thirtieth of the padded work: far faster (measured ≥ 8x even at 5 s)
     assert results["jax_window_audio_s_per_s"] > 3 * results["jax_padded_audio_s_per_s"]
     assert results["padded_max_abs_diff_jax_vs_torch"] < 1e-3  # same weights, same answer
-    assert "(c) ours, 5 s windows" in capsys.readouterr().out
+    assert "(c) ours, 1 s windows" in capsys.readouterr().out
+    assert results["config"]["tf32"] is True and results["machine"]["libraries"]["jax"]
