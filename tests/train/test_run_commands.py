@@ -3,6 +3,7 @@
 import csv
 import json
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -205,7 +206,9 @@ def test_inference_reads_only_its_parameters_without_the_training_package(run):
         "assert step == 12, step; "
         "print(sorted(m for m in sys.modules if m.startswith('talkmesh_jax.train')))"
     )
-    result = subprocess.run(["python", "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"
     assert (run / "checkpoints" / "12" / "inference").is_dir()
 
