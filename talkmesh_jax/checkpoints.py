@@ -112,7 +112,9 @@ class Checkpointer:
         if not (self.directory / str(step) / "inference").is_dir():
             raise TalkmeshError(
                 f"{self.directory / str(step)}: no inference parameters (the run was made before "
-                "they were saved apart); train it again, or resume it to write a new checkpoint"
+                "they were saved apart); train it a few steps further (talkmesh train --workdir "
+                "RUN --steps N, with --force-resume under a cosine schedule) to write a checkpoint "
+                "that has them"
             )
         args = ocp.args.Composite(inference=ocp.args.StandardRestore(abstract_params))
         return self.manager.restore(step, args=args)["inference"]

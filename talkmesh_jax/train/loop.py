@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from pathlib import Path
@@ -42,6 +43,38 @@ def _flatten(tree: dict, prefix: str = "") -> dict:
     return flat
 
 
+DERIVED_KEYS = ("model.audio_encoder.architecture",)  # filled in by training itself
+
+
+def _added_since(key: str, saved: dict, resolved: dict) -> bool:
+    """A key the run's config.json lacks (a newer talkmesh added it) that now has its default
+    value, or is derived: not a change of the run's options."""
+    if any(key == k or key.startswith(f"{k}.") for k in saved):
+        return False
+    if key.startswith(DERIVED_KEYS):
+        return True
+    from talkmesh_jax.train.defaults import default_config
+
+    defaults = _flatten(config_to_dict(default_config()))
+    return key in defaults and defaults[key] == resolved.get(key)
+
+
+def fill_new_defaults(config: ml_collections.ConfigDict) -> None:
+    """Adds the options a run's older config.json lacks, at their defaults (in place)."""
+    from talkmesh_jax.train.defaults import default_config
+
+    def merge(target: ml_collections.ConfigDict, source: ml_collections.ConfigDict) -> None:
+        for key, value in source.items():
+            if key not in target:
+                with target.unlocked():
+                    target[key] = copy.deepcopy(value)
+            elif isinstance(value, ml_collections.ConfigDict):
+                if isinstance(target[key], ml_collections.ConfigDict):
+                    merge(target[key], value)
+
+    merge(config, default_config())
+
+
 def check_or_save_config(
     config: ml_collections.ConfigDict, workdir: Path, force: bool = False
 ) -> None:
@@ -53,7 +86,9 @@ def check_or_save_config(
     if path.exists():
         saved = _flatten(read_json(path))
         for key in sorted(set(saved) | set(resolved)):
-            if key != "train.steps" and saved.get(key) != resolved.get(key):
+            if key == "train.steps" or _added_since(key, saved, resolved):
+                continue
+            if saved.get(key) != resolved.get(key):
                 raise TalkmeshError(
                     f"{path}: the run in {workdir} has {key}={saved.get(key)!r}, now "
                     f"{resolved.get(key)!r}; resume with the same options or use a new --workdir"
@@ -107,6 +142,7 @@ def train_and_evaluate(
     would change the data, the reference faces or the schedule of steps already taken is refused
     unless `force_resume`."""
     initialize_distributed()
+    fill_new_defaults(config)
     _validate_config(config)
     resolve_with_dataset(config)
     resolve_encoder_architecture(config)

@@ -315,3 +315,20 @@ def test_resume_refuses_changed_data_faces_and_cosine_steps(synth_data, tmp_path
     assert "reference faces changed" in capsys.readouterr().err
     assert train(6, "--force-resume", *config) == 0  # forced: resumes with its own faces
     assert (run / "reference" / "mean_face.npy").read_bytes() == saved_face
+
+
+def test_a_run_made_by_an_older_version_resumes(run, tmp_path):
+    """Options added since a run was made (at their defaults) and the derived Whisper shape are
+    not changes: the run resumes (and can be trained further to get the inference item older
+    checkpoints lack)."""
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(run, old)
+    config = json.loads((old / "config.json").read_text())
+    del config["model"]["targets"], config["model"]["num_blendshapes"]
+    del config["train"]["remat_frames"], config["train"]["blendshape_weight"]
+    (old / "config.json").write_text(json.dumps(config))
+    argv = ["train", "--config", str(old / "config.json"), "--workdir", str(old), "--no-progress"]
+    assert main(argv) == 0
+    assert main([*argv, "train.remat_frames=4"]) == 1  # not the default: a real change
