@@ -140,7 +140,9 @@ def _one_face(result) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     return landmarks, scores, pose
 
 
-def _frame_results(capture, fps: float) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _frame_results(
+    capture, fps: float
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
     """Per frame the one face's arrays, or None (no face, or two by the detector); the tasks start
     and stop while MediaPipe's logs go to /dev/null."""
     import mediapipe as mp

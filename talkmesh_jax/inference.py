@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from talkmesh_jax import SAMPLES_PER_FRAME, TalkmeshError
+from talkmesh_jax import SAMPLES_PER_FRAME
 from talkmesh_jax.models.faceformer import FaceFormer
 
 
@@ -60,12 +60,6 @@ class Predictor:
                 np.asarray(self._generate(self.variables, jnp.asarray(padded)))[: len(chunk)]
             )
         return np.concatenate(outputs)
-
-    def predict(self, audio: np.ndarray) -> np.ndarray:
-        """audio [S] float32 16 kHz → landmarks [T, V, 3], T = round(S / 640), absolute."""
-        if not self.layout.num_landmarks:
-            raise TalkmeshError("this run predicts blendshapes only (model.targets), no landmarks")
-        return self.predict_all(audio)["landmarks"]
 
     def predict_all(self, audio: np.ndarray) -> dict[str, np.ndarray]:
         """audio [S] float32 16 kHz → {"landmarks": [T, V, 3] absolute, "blendshapes": [T, K]},

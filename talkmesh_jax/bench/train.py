@@ -49,12 +49,14 @@ def _batch(config: ml_collections.ConfigDict, layout) -> dict:
     batch, frames = int(config.data.batch_size), int(config.data.window_frames)
     rng = np.random.default_rng(0)
     landmarks = rng.normal(0, 0.1, (batch, frames, int(config.model.num_landmarks), 3))
-    return {
+    out = {
         "audio": speechlike(batch, frames * SAMPLES_PER_FRAME),
         "landmarks": landmarks.astype(np.float32),
-        "blendshapes": rng.random((batch, frames, max(layout.num_blendshapes, 1)), np.float32),
         "mask": np.ones((batch, frames), bool),
     }
+    if layout.num_blendshapes:
+        out["blendshapes"] = rng.random((batch, frames, layout.num_blendshapes), np.float32)
+    return out
 
 
 def _temp_bytes(step, state, batch, reference) -> int:

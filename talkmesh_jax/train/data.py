@@ -119,15 +119,18 @@ def resolve_with_dataset(config: ml_collections.ConfigDict) -> Dataset:
 
 
 def prepare(
-    config: ml_collections.ConfigDict, workdir: Path, resuming: bool = False, force: bool = False
+    config: ml_collections.ConfigDict,
+    dataset: Dataset,
+    workdir: Path,
+    resuming: bool = False,
+    force: bool = False,
 ) -> RunData:
-    """Packs (or reuses) train and valid. At the first start: saves the reference faces (and the
-    train clips' mean blendshapes, when they have them) into RUN/reference/ and the data's
-    fingerprint; on resume: refuses data that differs from the start (unless `force`) and uses
-    the run's own reference faces."""
+    """Packs (or reuses) train and valid of `dataset` (from `resolve_with_dataset`). At the first
+    start: saves the reference faces (and the train clips' mean blendshapes, when they have them)
+    into RUN/reference/ and the data's fingerprint; on resume: refuses data that differs from the
+    start (unless `force`) and uses the run's own reference faces."""
     from talkmesh_jax.train import fingerprint
 
-    dataset = resolve_with_dataset(config)
     count = int(config.model.num_landmarks)
     train = packed_part(dataset, "train", count)
     if train is None:

@@ -2,8 +2,9 @@
 
 RUN/data_fingerprint.json, written at a run's first start: the dataset folder, per split part the
 clip names and frame counts, a BLAKE2b hash of every packed array (train and valid), and the hash
-of the reference faces the run saved (RUN/reference/). A resume compares the fingerprint of the
-data it would use now; any difference is refused with the reason, unless forced.
+of the dataset's reference faces (the run keeps its own copy in RUN/reference/). A resume compares
+the fingerprint of the data it would use now; any difference is refused with the reason, unless
+forced.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from talkmesh_jax.train.data import (
     validation_batches,
     window_spec,
 )
+from talkmesh_jax.train.defaults import default_config
 from talkmesh_jax.train.logs import MetricsLog
 from talkmesh_jax.train.optim import learning_rate_schedule
 from talkmesh_jax.train.parallel import DataParallel, barrier, initialize_distributed, is_primary
@@ -46,22 +47,18 @@ def _flatten(tree: dict, prefix: str = "") -> dict:
 DERIVED_KEYS = ("model.audio_encoder.architecture",)  # filled in by training itself
 
 
-def _added_since(key: str, saved: dict, resolved: dict) -> bool:
+def _added_since(key: str, saved: dict, resolved: dict, defaults: dict) -> bool:
     """A key the run's config.json lacks (a newer talkmesh added it) that now has its default
-    value, or is derived: not a change of the run's options."""
+    value (`defaults`, flattened), or is derived: not a change of the run's options."""
     if any(key == k or key.startswith(f"{k}.") for k in saved):
         return False
     if key.startswith(DERIVED_KEYS):
         return True
-    from talkmesh_jax.train.defaults import default_config
-
-    defaults = _flatten(config_to_dict(default_config()))
     return key in defaults and defaults[key] == resolved.get(key)
 
 
 def fill_new_defaults(config: ml_collections.ConfigDict) -> None:
     """Adds the options a run's older config.json lacks, at their defaults (in place)."""
-    from talkmesh_jax.train.defaults import default_config
 
     def merge(target: ml_collections.ConfigDict, source: ml_collections.ConfigDict) -> None:
         for key, value in source.items():
@@ -85,8 +82,9 @@ def check_or_save_config(
     resolved = _flatten(config_to_dict(config))
     if path.exists():
         saved = _flatten(read_json(path))
+        defaults = _flatten(config_to_dict(default_config()))
         for key in sorted(set(saved) | set(resolved)):
-            if key == "train.steps" or _added_since(key, saved, resolved):
+            if key == "train.steps" or _added_since(key, saved, resolved, defaults):
                 continue
             if saved.get(key) != resolved.get(key):
                 raise TalkmeshError(
@@ -144,7 +142,7 @@ def train_and_evaluate(
     initialize_distributed()
     fill_new_defaults(config)
     _validate_config(config)
-    resolve_with_dataset(config)
+    dataset = resolve_with_dataset(config)
     resolve_encoder_architecture(config)
     workdir = Path(workdir).absolute()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -155,7 +153,7 @@ def train_and_evaluate(
         save_encoder_config(config, workdir)
     else:  # process 0 packs the data first; the others then find it packed
         barrier("data prepared")
-    data = prepare(config, workdir, resuming=resuming, force=force_resume)
+    data = prepare(config, dataset, workdir, resuming=resuming, force=force_resume)
     if primary:
         barrier("data prepared")
     checkpointer = Checkpointer(workdir, int(config.checkpoint.keep), config.checkpoint.keep_best)

@@ -9,11 +9,7 @@ from talkmesh_jax import TalkmeshError
 from talkmesh_jax.fileio import atomic_path
 from talkmesh_jax.runs import beside_run
 from talkmesh_jax.train.logs import read_metrics
-
-VALIDATION = {
-    "valid_lve": "validation LVE (cm)",
-    "valid_blendshape_mae": "validation blendshape MAE",
-}
+from talkmesh_jax.train.validation import METRICS as VALIDATION
 
 
 def plot_run(workdir: str | Path, out: str | Path | None = None) -> Path:

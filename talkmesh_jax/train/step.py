@@ -66,11 +66,11 @@ def dropout_key(seed: int | None, step: jnp.ndarray, axis_name: str | None):
     return key if axis_name is None else jax.random.fold_in(key, jax.lax.axis_index(axis_name))
 
 
-def masked_error_sum(predictions, targets, mask, weights) -> tuple[jnp.ndarray, jnp.ndarray]:
-    """(sum over valid frames of the weighted squared error, number of valid frames);
-    weights [D] (`TargetLayout.weights`)."""
+def masked_error_sum(predictions, targets, mask, weights) -> jnp.ndarray:
+    """Sum over valid frames (mask [B, T]) of the weighted squared error; weights [D]
+    (`TargetLayout.weights`)."""
     squared = jnp.sum(weights * (predictions - targets) ** 2, axis=-1)
-    return jnp.sum(squared * mask), jnp.sum(mask)
+    return jnp.sum(squared * mask)
 
 
 def ema_warmup(decay: float, step: jnp.ndarray) -> jnp.ndarray:
@@ -109,8 +109,7 @@ def train_step(
 
     def loss_fn(params):
         predictions = predict(model, params, batch["audio"], targets, mode, key, remat_frames)
-        error, _ = masked_error_sum(predictions, targets, mask, weights)
-        return error / total
+        return masked_error_sum(predictions, targets, mask, weights) / total
 
     loss, grads = jax.value_and_grad(loss_fn)(state.params)
     if axis_name is not None:

@@ -14,6 +14,12 @@ from talkmesh_jax.facemesh import region_indices
 from talkmesh_jax.metrics import lip_vertex_error
 from talkmesh_jax.models.faceformer import FaceFormer
 
+# What validation reports, with its label; the first a model reports selects the best checkpoint.
+METRICS = {
+    "valid_lve": "validation LVE (cm)",
+    "valid_blendshape_mae": "validation blendshape MAE",
+}
+
 
 class Validator:
     """Metrics of the cached autoregressive predictions on the validation windows."""
@@ -54,7 +60,7 @@ class Validator:
     @staticmethod
     def score(metrics: dict[str, float]) -> float | None:
         """What the best checkpoint is chosen by (lower is better)."""
-        for key in ("valid_lve", "valid_blendshape_mae"):
+        for key in METRICS:
             if key in metrics:
                 return metrics[key]
         return None
