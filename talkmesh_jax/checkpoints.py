@@ -16,6 +16,8 @@ written when the process dies never becomes the latest one.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import jax
@@ -35,6 +37,22 @@ def _score(metrics: dict | None) -> float:
 
 
 ITEMS = ("state", "data", "inference")
+
+
+@contextmanager
+def _absl_errors_only(active: bool) -> Iterator[None]:
+    """Raises absl's log threshold to ERROR while active (orbax logs through absl)."""
+    if not active:
+        yield
+        return
+    from absl import logging as absl_logging
+
+    previous = absl_logging.get_verbosity()
+    absl_logging.set_verbosity(absl_logging.ERROR)
+    try:
+        yield
+    finally:
+        absl_logging.set_verbosity(previous)
 
 
 def has_checkpoint(workdir: str | os.PathLike) -> bool:
@@ -62,17 +80,18 @@ class Checkpointer:
                     get_metric_fn=_score, reverse=True, n=1, keep_checkpoints_without_metrics=False
                 )
             )
-        options = ocp.CheckpointManagerOptions(
-            preservation_policy=AnyPreservationPolicy(policies),
-            enable_async_checkpointing=False,
-            cleanup_tmp_directories=not read_only,
-            create=not read_only,
-            read_only=read_only,
-        )
         self.directory = Path(workdir).absolute() / "checkpoints"
         if read_only and not self.directory.is_dir():
             raise TalkmeshError(f"{workdir}: no checkpoint yet (train first)")
-        self.manager = ocp.CheckpointManager(self.directory, options=options, item_names=ITEMS)
+        with _absl_errors_only(read_only):  # orbax warns that read-only means read-only
+            options = ocp.CheckpointManagerOptions(
+                preservation_policy=AnyPreservationPolicy(policies),
+                enable_async_checkpointing=False,
+                cleanup_tmp_directories=not read_only,
+                create=not read_only,
+                read_only=read_only,
+            )
+            self.manager = ocp.CheckpointManager(self.directory, options=options, item_names=ITEMS)
 
     def latest_step(self) -> int | None:
         return self.manager.latest_step()
