@@ -43,17 +43,21 @@ def _use_run_encoder_config(config: ml_collections.ConfigDict, workdir: Path) ->
 
 
 def open_run(
-    workdir: str | os.PathLike, checkpoint: str = "best"
+    workdir: str | os.PathLike,
+    checkpoint: str = "best",
+    seed: int = 0,
+    temperature: float = 1.0,
 ) -> tuple[ml_collections.ConfigDict, Predictor, int]:
     """(config, predictor with the inference parameters, step) of the `best` (lowest validation
-    score) or `latest` checkpoint, or of a step number given as text.
+    score) or `latest` checkpoint, or of a step number given as text; `seed` and `temperature`
+    drive the sampling of families that sample (MeshTalk).
 
     Read-only: nothing in the run is created, changed or deleted (a checkpoint that a running
     `talkmesh train` is writing stays as it is), only the inference parameters are read, and the
     training package (optimiser, state, step) is not imported.
     """
     from talkmesh_jax.checkpoints import Checkpointer
-    from talkmesh_jax.models.build import abstract_variables, build_model
+    from talkmesh_jax.models.build import abstract_variables, build_family
     from talkmesh_jax.targets import target_reference
 
     workdir = Path(workdir)
@@ -61,14 +65,14 @@ def open_run(
         raise TalkmeshError(f"{workdir}: not a training run (no config.json)")
     config = load_config(workdir / "config.json")
     _use_run_encoder_config(config, workdir)
-    model = build_model(config)
+    family = build_family(config)
     window = int(config.data.window_frames)
     checkpointer = Checkpointer(
         workdir, int(config.checkpoint.keep), config.checkpoint.keep_best, read_only=True
     )
     try:
         step = _checkpoint_step(checkpointer, workdir, checkpoint)
-        params = checkpointer.restore_inference(step, abstract_variables(model, window))
+        params = checkpointer.restore_inference(step, abstract_variables(family, window))
     finally:
         checkpointer.close()
     faces = {
@@ -76,11 +80,13 @@ def open_run(
     }
     mean_blendshapes = workdir / "reference" / "mean_blendshapes.npy"
     predictor = Predictor(
-        model,
+        family,
         params,
         target_reference(faces, config.model.output_type),
         window,
         int(config.eval.batch_size),
+        seed=seed,
+        temperature=temperature,
     )
     predictor.faces = faces
     predictor.mean_blendshapes = (

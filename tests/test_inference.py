@@ -16,11 +16,11 @@ WINDOW = 25
 def _predictor(layout: TargetLayout, batch_size: int = 3, offset_per_window: float = 0.0):
     """A Predictor whose generator reads each window's absolute start from its audio (the audio
     is the sample index) and returns f(frame) = (frame, frame²/100, …) (+ a per-call offset)."""
-    model = SimpleNamespace(config=SimpleNamespace(layout=layout))
-    predictor = Predictor(model, None, np.zeros((2, 3), np.float32), WINDOW, batch_size)
+    family = SimpleNamespace(layout=layout)
+    predictor = Predictor(family, None, np.zeros((2, 3), np.float32), WINDOW, batch_size)
     calls = []
 
-    def generate(_, audio):
+    def generate(_, audio, frames, key):
         audio = np.asarray(audio)
         calls.append(audio.shape[0])
         start = np.round(audio[:, 0] / 640)[:, None] + np.arange(WINDOW)[None]  # [B, W]

@@ -31,9 +31,10 @@ from talkmesh_jax.bench.timing import machine_info, measure_rate
 from talkmesh_jax.config import config_to_dict
 from talkmesh_jax.inference import Predictor
 from talkmesh_jax.models.faceformer import RECOMPUTE_GROUPS, RECOMPUTE_MIN_GROUP
+from talkmesh_jax.models.faceformer_family import MODES
 from talkmesh_jax.train.parallel import DataParallel
 from talkmesh_jax.train.setup import build
-from talkmesh_jax.train.step import MODES, make_train_step
+from talkmesh_jax.train.step import make_train_step
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def _temp_bytes(step, state, batch, reference) -> int:
 def _train_rates(config, setup, batch, reference, bench: TrainBenchConfig, progress: bool):
     rates, spreads, memory = {}, {}, {}
     for mode in MODES:
-        step = partial(make_train_step(setup.model, setup.tx, config), mode=mode)
+        step = make_train_step(setup.family.with_mode(mode), setup.tx, config)
         runner = DataParallel(step, config.train.parallel)
         state, device_batch = [runner.put_state(setup.state)], runner.put_batch(batch)
 
@@ -82,10 +83,8 @@ def _train_rates(config, setup, batch, reference, bench: TrainBenchConfig, progr
         measured = measure_rate(run, round_seconds=bench.round_seconds, rounds=bench.rounds)
         rates[f"{mode}_steps_per_s"], spreads[mode] = measured["median"], measured
         memory[mode] = _temp_bytes(step, setup.state, batch, reference)
-    plain = partial(make_train_step(setup.model, setup.tx, config), mode="autoregressive")
-    memory["autoregressive_without_remat"] = _temp_bytes(
-        partial(plain, remat_frames=0), setup.state, batch, reference
-    )
+    plain = make_train_step(setup.family.with_mode("autoregressive", 0), setup.tx, config)
+    memory["autoregressive_without_remat"] = _temp_bytes(plain, setup.state, batch, reference)
     return rates, spreads, memory
 
 
@@ -94,14 +93,15 @@ def _inference_rates(config, setup, bench: TrainBenchConfig, progress: bool):
     audio = speechlike(1, frames * SAMPLES_PER_FRAME)[0]
     reference = np.zeros((int(config.model.num_landmarks), 3), np.float32)
     rates, spreads = {}, {}
-    for name, decoder in (("cached", "cached"), ("uncached", "recompute")):
+    decoders = (("cached", None), ("uncached", setup.family.generate_recompute))
+    for name, generate in decoders:
         predictor = Predictor(
-            setup.model,
+            setup.family,
             setup.state.ema_params,
             reference,
             int(config.data.window_frames),
             int(config.eval.batch_size),
-            decoder=decoder,
+            generate=generate,
         )
         if progress:
             print(f"timing {name} inference on {bench.inference_seconds:g} s …", flush=True)
@@ -132,7 +132,7 @@ def run_train_bench(
     config: ml_collections.ConfigDict, bench: TrainBenchConfig, progress: bool = True
 ) -> dict:
     setup = build(config, load_pretrained=False)
-    layout = setup.model_config.layout
+    layout = setup.family.layout
     batch = _batch(config, layout)
     reference = jnp.zeros((int(config.model.num_landmarks), 3))
     rates, spreads, memory = _train_rates(config, setup, batch, reference, bench, progress)

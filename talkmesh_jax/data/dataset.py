@@ -51,6 +51,7 @@ class DatasetInfo:
     coordinate_frame: str = "metric_cm"
     source: str = ""
     blendshape_names: tuple[str, ...] = ()  # empty: the dataset has no blendshapes
+    face: str = "landmarks"  # "landmarks" (MediaPipe, 468/478) | "mesh" (registered, any count)
 
     def to_json(self) -> dict:
         return {"format": DATASET_FORMAT, "version": 1, **asdict(self)}
@@ -63,15 +64,19 @@ def to_layout(landmarks: np.ndarray, layout: str) -> np.ndarray:
     return landmarks if layout == "tv3" else np.swapaxes(landmarks, -1, -2)
 
 
-def from_layout(array: np.ndarray, path: Path | str = "landmarks") -> np.ndarray:
-    """An on-disk landmark array ([T, V, 3], [T, 3, V], [V, 3] or [3, V]) → [..., V, 3] float32."""
-    if array.ndim in (2, 3) and array.shape[-1] == 3 and array.shape[-2] in (468, 478):
+def from_layout(
+    array: np.ndarray, path: Path | str = "landmarks", counts: tuple[int, ...] = (468, 478)
+) -> np.ndarray:
+    """An on-disk landmark array ([T, V, 3], [T, 3, V], [V, 3] or [3, V]) → [..., V, 3] float32;
+    V one of `counts` (a mesh dataset's: its vertex count)."""
+    if array.ndim in (2, 3) and array.shape[-1] == 3 and array.shape[-2] in counts:
         return np.asarray(array, np.float32)
-    if array.ndim in (2, 3) and array.shape[-2] == 3 and array.shape[-1] in (468, 478):
+    if array.ndim in (2, 3) and array.shape[-2] == 3 and array.shape[-1] in counts:
         return np.ascontiguousarray(np.swapaxes(array, -1, -2), np.float32)
+    expected = "|".join(map(str, counts))
     raise TalkmeshError(
         f"{path}: landmark array of shape {array.shape}; "
-        "expected [T, 468|478, 3] or [T, 3, 468|478]"
+        f"expected [T, {expected}, 3] or [T, 3, {expected}]"
     )
 
 
@@ -109,6 +114,11 @@ class Dataset:
         layout = "t3v" if first.shape[-2] == 3 else "tv3"
         return DatasetInfo(num_landmarks=from_layout(first[:1]).shape[1], layout=layout)
 
+    @property
+    def vertex_counts(self) -> tuple[int, ...]:
+        """The vertex counts a clip may have: MediaPipe's, or a mesh dataset's own."""
+        return (self.info.num_landmarks,) if self.info.face == "mesh" else (468, 478)
+
     def clip_path(self, part: str, name: str) -> Path:
         suffix = ".mp4" if part == "videos" else ".npy"
         return self.root / part / f"{name}{suffix}"
@@ -122,7 +132,7 @@ class Dataset:
         """(audio [S] float32, landmarks [T, V, 3] float32, valid [T] bool) of one clip."""
         audio = _load(self.clip_path("audios", name), mmap)
         landmarks_path = self.clip_path("landmarks", name)
-        landmarks = from_layout(_load(landmarks_path, mmap), landmarks_path)
+        landmarks = from_layout(_load(landmarks_path, mmap), landmarks_path, self.vertex_counts)
         valid = _load(self.clip_path("validity", name), mmap)
         if audio.ndim != 1 or valid.ndim != 1 or len(valid) != len(landmarks):
             raise TalkmeshError(
@@ -157,7 +167,7 @@ class Dataset:
         path = self.root / f"{name}.npy"
         if not path.exists():
             raise TalkmeshError(f"{path}: missing (make it with `talkmesh reference {self.root}`)")
-        return from_layout(_load(path), path)
+        return from_layout(_load(path), path, self.vertex_counts)
 
     def split(self) -> dict[str, str]:
         """id → train|valid|test from `train_test_split.txt`."""

@@ -30,7 +30,7 @@ def pack_dataset(
         where = f"split part {part!r}" if part else "the dataset"
         raise TalkmeshError(f"{dataset.root}: no clips in {where}")
     count = num_landmarks or dataset.info.num_landmarks
-    if count not in (468, 478) or count > dataset.info.num_landmarks:
+    if count not in dataset.vertex_counts or count > dataset.info.num_landmarks:
         raise ValueError(
             f"--landmarks {count}: the dataset has {dataset.info.num_landmarks}; use 468 or 478"
         )

@@ -12,6 +12,7 @@ from talkmesh_jax import TalkmeshError
 from talkmesh_jax.data.dataset import Dataset
 from talkmesh_jax.data.packed import PackedClips, load_packed
 from talkmesh_jax.data.packing import pack_dataset
+from talkmesh_jax.data.regions import dataset_regions
 from talkmesh_jax.data.windows import WindowSpec, create_batcher
 from talkmesh_jax.fileio import atomic_path, read_json, write_json
 from talkmesh_jax.targets import target_reference
@@ -23,6 +24,7 @@ class RunData:
     valid: PackedClips | None
     faces: dict[str, np.ndarray]  # mean_face, close_mouth_face: [V, 3]
     reference: np.ndarray  # [V, 3], what targets are measured from (zeros for "pos")
+    regions: dict[str, np.ndarray]  # {mouth, lips, upper_face, eyelids: [V] float32 weights}
 
 
 def source_stamps(dataset: Dataset, names: list[str]) -> list:
@@ -151,7 +153,8 @@ def prepare(
             with atomic_path(workdir / "reference" / f"{name}.npy") as tmp:
                 np.save(tmp, array)
     reference = target_reference(faces, config.model.output_type)
-    return RunData(train, valid, faces, reference)
+    regions = dataset_regions(dataset, count)
+    return RunData(train, valid, faces, reference, regions)
 
 
 def window_spec(config: ml_collections.ConfigDict, batch_size: int, train: bool) -> WindowSpec:

@@ -18,6 +18,7 @@ from talkmesh_jax.config import config_to_dict, save_config
 from talkmesh_jax.data.pipeline import make_pipeline
 from talkmesh_jax.data.windows import create_batcher
 from talkmesh_jax.fileio import read_json
+from talkmesh_jax.models.faceformer_family import MODES
 from talkmesh_jax.runs import save_encoder_config
 from talkmesh_jax.train.data import (
     prepare,
@@ -30,7 +31,7 @@ from talkmesh_jax.train.logs import MetricsLog
 from talkmesh_jax.train.optim import learning_rate_schedule
 from talkmesh_jax.train.parallel import DataParallel, barrier, initialize_distributed, is_primary
 from talkmesh_jax.train.setup import build
-from talkmesh_jax.train.step import MODES, make_train_step
+from talkmesh_jax.train.step import make_train_step
 from talkmesh_jax.train.validation import Validator
 
 
@@ -130,6 +131,12 @@ def _validate_config(config: ml_collections.ConfigDict) -> None:
         )
 
 
+def _learning_rate(config: ml_collections.ConfigDict, stage, step: int) -> float:
+    """The learning rate of `step` (1-based) in its `stage`."""
+    schedule = learning_rate_schedule(config.train, stage.steps, stage.learning_rate)
+    return float(schedule(step - 1 - stage.start))
+
+
 def train_and_evaluate(
     config: ml_collections.ConfigDict,
     workdir: str | Path,
@@ -158,7 +165,7 @@ def train_and_evaluate(
         barrier("data prepared")
     checkpointer = Checkpointer(workdir, int(config.checkpoint.keep), config.checkpoint.keep_best)
     latest = checkpointer.latest_step()
-    setup = build(config, load_pretrained=latest is None)
+    setup = build(config, load_pretrained=latest is None, data=data)
     per_process = int(config.data.batch_size) // jax.process_count()
     spec = window_spec(config, per_process, train=True)
     batcher = create_batcher(data.train, spec, int(config.data.num_threads))
@@ -172,14 +179,16 @@ def train_and_evaluate(
         # each keeps its own shard (a different process count is refused by set_state).
         iterator.set_state({**data_state, "shard_index": jax.process_index()})
         start = latest
-    runner = DataParallel(make_train_step(setup.model, setup.tx, config), config.train.parallel)
+    runner = DataParallel(make_train_step(setup.family, setup.tx, config), config.train.parallel)
     device_state = runner.put_state(state)
     reference = jnp.asarray(data.reference)
     valid_batches = validation_batches(config, data.valid)
-    validator = Validator(setup.model, valid_batches, data.reference, spec.window_frames)
+    validator = Validator(
+        setup.family, valid_batches, data.reference, spec.window_frames, data.regions
+    )
     log = MetricsLog(workdir, bool(config.log.tensorboard), start, enabled=primary)
-    schedule = learning_rate_schedule(config.train)
-    steps, record = int(config.train.steps), {}
+    steps, record = setup.family.total_steps(), {}
+    last_stage = setup.family.stages()[-1]
     bar = tqdm(total=steps, initial=start, unit="step", disable=not (show_progress and primary))
     tick, ticked = time.perf_counter(), start
     try:
@@ -197,7 +206,7 @@ def train_and_evaluate(
                 record = {
                     "loss": loss,
                     "grad_norm": float(metrics["grad_norm"]),
-                    "learning_rate": float(schedule(step - 1)),
+                    "learning_rate": _learning_rate(config, setup.family.stage_at(step), step),
                     "steps_per_s": (step - ticked) / (now - tick),
                 }
                 tick, ticked = now, step
@@ -209,7 +218,8 @@ def train_and_evaluate(
                 if validation:
                     log.write(step, **validation)
                     record.update(validation)
-                score = Validator.score(validation)
+                # a checkpoint of an earlier stage (MeshTalk's untrained prior) is never "best"
+                score = Validator.score(validation) if step > last_stage.start else None
                 checkpointer.save(step, host, iterator.get_state(), host.ema_params, score)
     finally:
         bar.close()

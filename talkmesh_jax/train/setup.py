@@ -1,4 +1,4 @@
-"""Model, optimiser and initial state from a config: shared by training, evaluation and export."""
+"""Model family, optimiser and initial state from a config."""
 
 from __future__ import annotations
 
@@ -7,33 +7,39 @@ from dataclasses import dataclass
 import ml_collections
 import optax
 
-from talkmesh_jax.models.audio_encoder import build_audio_encoder
-from talkmesh_jax.models.build import build_model, init_variables
-from talkmesh_jax.models.faceformer import FaceFormer, FaceFormerConfig
+from talkmesh_jax.models.audio_encoder import AudioEncoderConfig, build_audio_encoder
+from talkmesh_jax.models.build import init_variables
+from talkmesh_jax.models.family import ModelFamily, build_family
 from talkmesh_jax.train.optim import make_optimizer
 from talkmesh_jax.train.state import TrainState, create_state
 
 
 @dataclass
 class Setup:
-    model: FaceFormer
-    model_config: FaceFormerConfig
+    family: ModelFamily
     tx: optax.GradientTransformation
     state: TrainState  # host arrays
 
 
-def build(config: ml_collections.ConfigDict, load_pretrained: bool = True) -> Setup:
-    """Builds the model and a fresh state (seeded by train.seed); a pretrained Whisper checkpoint
-    is loaded into the audio encoder when `load_pretrained` (not needed before a restore)."""
-    model = build_model(config)
-    model_config = model.config
-    variables = init_variables(model, int(config.data.window_frames), int(config.train.seed))
-    encoder = model_config.audio_encoder
-    if load_pretrained and encoder.kind == "whisper" and encoder.checkpoint is not None:
-        _, pretrained = build_audio_encoder(encoder)
-        params = dict(variables["params"])
-        params["audio_encoder"] = pretrained
-        variables = {"params": params}
-    frozen = ("audio_encoder",) if encoder.kind == "whisper" and encoder.frozen else ()
-    tx = make_optimizer(config.train, variables, frozen)
-    return Setup(model, model_config, tx, create_state(variables, tx))
+def _pretrained_encoder(encoder: AudioEncoderConfig | None, variables):
+    """`variables` with a pretrained Whisper checkpoint in their `audio_encoder`."""
+    if encoder is None or encoder.kind != "whisper" or encoder.checkpoint is None:
+        return variables
+    _, pretrained = build_audio_encoder(encoder)
+    params = dict(variables["params"])
+    params["audio_encoder"] = pretrained
+    return {**variables, "params": params}
+
+
+def build(config: ml_collections.ConfigDict, load_pretrained: bool = True, data=None) -> Setup:
+    """Builds the family and a fresh state (seeded by train.seed, with the statistics of the
+    run's `data` (`train.data.RunData`) where the family keeps some); a pretrained Whisper
+    checkpoint is loaded into the audio encoder when `load_pretrained` (not needed before a
+    restore)."""
+    family = build_family(config)
+    window = int(config.data.window_frames)
+    variables = init_variables(family, window, int(config.train.seed), data)
+    if load_pretrained:
+        variables = _pretrained_encoder(family.audio_encoder_config, variables)
+    tx = make_optimizer(config.train, variables, family.frozen, family.stages())
+    return Setup(family, tx, create_state(variables, tx))

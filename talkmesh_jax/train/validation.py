@@ -1,4 +1,5 @@
-"""Validation during training: autoregressive generation (as at inference) on fixed windows.
+"""Validation during training: generation as at inference (the family's `generate`, samples
+drawn from a fixed key) on fixed windows.
 
 Landmark models report the lip vertex error (cm, L2); blendshape models the mean absolute error of
 the coefficients. The first of these that the model predicts selects the best checkpoint.
@@ -10,9 +11,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from talkmesh_jax.data.regions import region_vertices
 from talkmesh_jax.facemesh import region_indices
 from talkmesh_jax.metrics import lip_vertex_error
-from talkmesh_jax.models.faceformer import FaceFormer
+from talkmesh_jax.models.family import ModelFamily
 
 # What validation reports, with its label; the first a model reports selects the best checkpoint.
 METRICS = {
@@ -22,14 +24,23 @@ METRICS = {
 
 
 class Validator:
-    """Metrics of the cached autoregressive predictions on the validation windows."""
+    """Metrics of the generated predictions on the validation windows."""
 
-    def __init__(self, model: FaceFormer, batches: list[dict], reference: np.ndarray, frames: int):
+    def __init__(
+        self,
+        family: ModelFamily,
+        batches: list[dict],
+        reference: np.ndarray,
+        frames: int,
+        regions: dict[str, np.ndarray] | None = None,
+    ):
+        """`regions`: the data's region weights (`data.regions`; default: MediaPipe's)."""
         self.batches, self.reference = batches, reference
-        self.layout = model.config.layout
-        self._generate = jax.jit(
-            lambda v, audio: model.apply(v, audio, frames, method=FaceFormer.generate)
-        )
+        lips = regions["lips"] if regions is not None else None
+        self.lips = region_vertices(lips) if lips is not None else region_indices()["lips"]
+        self.layout = family.layout
+        key = jax.random.key(0)
+        self._generate = jax.jit(lambda v, audio: family.generate(v, audio, frames, key))
 
     def metrics(self, variables) -> dict[str, float]:
         """{"valid_lve": cm} and/or {"valid_blendshape_mae": coefficient units}; {} without
@@ -48,8 +59,7 @@ class Validator:
             shape = (-1, *self.reference.shape)
             prediction = np.concatenate([p["landmarks"] for p in predictions]).reshape(shape)
             truth = np.concatenate([t["landmarks"] for t in truths]).reshape(shape)
-            lips = region_indices()["lips"]
-            results["valid_lve"] = lip_vertex_error(prediction, truth, valid, lips)[0]
+            results["valid_lve"] = lip_vertex_error(prediction, truth, valid, self.lips)[0]
         if self.layout.num_blendshapes:
             k = self.layout.num_blendshapes
             prediction = np.concatenate([p["blendshapes"] for p in predictions]).reshape(-1, k)

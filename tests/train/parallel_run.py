@@ -67,7 +67,7 @@ def main(mode: str) -> None:
             }
         )
     reference = jnp.zeros((468, 3))
-    step = make_train_step(setup.model, setup.tx, config)
+    step = make_train_step(setup.family, setup.tx, config)
     single = jax.jit(partial(step, axis_name=None))
     state, losses = setup.state, []
     for batch in batches:

@@ -46,7 +46,7 @@ def test_dropout_in_the_step_is_reproducible(mode):
         # perturb the zero-initialised output layer so that dropout changes the predictions
         params = jax.tree.map(lambda x: x + 0.1 * jnp.resize(noise, x.shape), setup.state.params)
         state = setup.state.replace(params=params)
-        step = jax.jit(partial(make_train_step(setup.model, setup.tx, config), axis_name=None))
+        step = jax.jit(partial(make_train_step(setup.family, setup.tx, config), axis_name=None))
         first = [float(step(state, batch, reference)[1]["loss"]) for _ in range(2)]
         later = float(step(state.replace(step=state.step + 1), batch, reference)[1]["loss"])
         losses[dropout] = (first, later)
@@ -72,7 +72,7 @@ def test_loss_is_landmark_mse_plus_weighted_blendshape_mse(targets):
     overrides = [f"model.targets={targets!r}", "train.blendshape_weight=0.5"]
     apply_overrides(config, [*SMALL, *overrides])
     setup = build(config)
-    step = jax.jit(partial(make_train_step(setup.model, setup.tx, config), axis_name=None))
+    step = jax.jit(partial(make_train_step(setup.family, setup.tx, config), axis_name=None))
     loss = float(step(setup.state, batch, jnp.asarray(reference))[1]["loss"])
     landmark_mse = float((((landmarks - reference)[mask]) ** 2).mean())
     blendshape_mse = float((blendshapes[mask] ** 2).mean())

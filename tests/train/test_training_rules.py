@@ -85,7 +85,7 @@ def test_validation_windows_come_from_every_clip():
 def test_the_model_is_built_from_the_saved_architecture_without_reading_files():
     """Training resolves Whisper's shape into the config; building the model from it reads no
     checkpoint (here: one that does not exist)."""
-    from talkmesh_jax.models.build import abstract_variables, build_model
+    from talkmesh_jax.models.build import abstract_variables, build_family
     from talkmesh_jax.models.whisper import WHISPER_SIZES
     from talkmesh_jax.train.loop import resolve_encoder_architecture
 
@@ -93,9 +93,9 @@ def test_the_model_is_built_from_the_saved_architecture_without_reading_files():
     resolve_encoder_architecture(config)
     assert dict(config.model.audio_encoder.architecture) == WHISPER_SIZES["tiny"].as_dict()
     apply_overrides(config, ["model.audio_encoder.checkpoint='/nonexistent/whisper'"])
-    shapes = abstract_variables(build_model(config), 8)
+    shapes = abstract_variables(build_family(config), 8)
     assert shapes["params"]["audio_encoder"]["encoder"]["conv1"]["kernel"].shape == (3, 80, 384)
     with config.model.audio_encoder.unlocked():
         config.model.audio_encoder.architecture = None
     with pytest.raises(TalkmeshError, match="nonexistent"):
-        abstract_variables(build_model(config), 8)
+        abstract_variables(build_family(config), 8)
