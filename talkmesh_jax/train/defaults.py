@@ -20,6 +20,7 @@ def default_config() -> ml_collections.ConfigDict:
     )
     config.model = ml_collections.ConfigDict(
         {
+            "family": "faceformer",  # faceformer | meshtalk (its options: model.meshtalk)
             "num_landmarks": None,  # 468 | 478; unset: the dataset's (resolved into config.json)
             "feature_dim": 64,
             "num_heads": 4,
@@ -46,6 +47,21 @@ def default_config() -> ml_collections.ConfigDict:
                 "conv_window_seconds": 1.0,  # MeshTalk's 1 s window per frame
                 # Whisper's shape, filled in from the checkpoint (or size) when training starts
                 "architecture": None,
+            },
+            # MeshTalk (model.family=meshtalk); the keys above it shares: num_landmarks (the
+            # vertex count), output_type (its template), audio_encoder
+            "meshtalk": {
+                "feature_dim": 128,
+                "num_heads": 64,  # H categorical heads …
+                "num_classes": 128,  # … of C classes
+                "context_dim": 16,  # context model features per head
+                "gumbel_temperature": 1.0,
+                "recon_weight": 1.0,
+                "eyelid_weight": 1.0,
+                "mouth_weight": 1.0,  # cross-modality: mouth error, another expression input
+                "upper_weight": 1.0,  # cross-modality: upper-face error, another audio
+                "context_steps": 1000,  # stage 2, after train.steps of stage 1
+                "context_learning_rate": None,  # None: train.learning_rate
             },
         }
     )

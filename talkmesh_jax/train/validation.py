@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from talkmesh_jax.data.regions import region_vertices
+from talkmesh_jax.regions import region_vertices
 from talkmesh_jax.facemesh import region_indices
 from talkmesh_jax.metrics import lip_vertex_error
 from talkmesh_jax.models.family import ModelFamily
