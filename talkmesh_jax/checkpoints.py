@@ -86,6 +86,10 @@ class Checkpointer:
         with _absl_errors_only(read_only):  # orbax warns that read-only means read-only
             options = ocp.CheckpointManagerOptions(
                 preservation_policy=AnyPreservationPolicy(policies),
+                # orbax writes a step's metrics only when it tracks a best_fn (the policies
+                # above still decide what is kept)
+                best_fn=_score if keep_best else None,
+                best_mode="min",
                 enable_async_checkpointing=False,
                 cleanup_tmp_directories=not read_only,
                 create=not read_only,
@@ -114,7 +118,8 @@ class Checkpointer:
             inference=ocp.args.StandardSave(inference),
         )
         metrics = {METRIC: float(score)} if score is not None else None
-        self.manager.save(step, args=args, metrics=metrics, force=True)
+        with _absl_errors_only(metrics is None):  # orbax warns about a step without a score
+            self.manager.save(step, args=args, metrics=metrics, force=True)
         self.manager.wait_until_finished()
 
     def restore(self, step: int, abstract_state) -> tuple[object, dict]:

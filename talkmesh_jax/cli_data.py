@@ -112,8 +112,10 @@ def _inspect(args: argparse.Namespace) -> int:
 def _synth(args: argparse.Namespace) -> int:
     from talkmesh_jax.data.synth import synth_dataset
 
-    dataset = synth_dataset(args.data, args.clips, args.seed, not args.no_progress)
-    print(f"{dataset.root}: {len(dataset.clip_names())} synthetic clips")
+    levels = args.mesh_levels if args.mesh_levels is not None else (2 if args.mesh else 0)
+    dataset = synth_dataset(args.data, args.clips, args.seed, not args.no_progress, levels)
+    kind = f"registered-mesh ({dataset.info.num_landmarks} vertices)" if levels else "synthetic"
+    print(f"{dataset.root}: {len(dataset.clip_names())} {kind} clips")
     return 0
 
 
@@ -206,5 +208,12 @@ def add_data_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("data", metavar="DATA")
     p.add_argument("--clips", type=int, default=40)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--mesh",
+        action="store_true",
+        help="registered meshes (the canonical face subdivided twice: 7,221 vertices) instead "
+        "of landmarks, with masks/ and template.obj",
+    )
+    p.add_argument("--mesh-levels", type=int, help="subdivision levels of --mesh (1: 1,833)")
     _common(p)
     p.set_defaults(func=_synth)

@@ -41,7 +41,14 @@ def _eval(args: argparse.Namespace) -> int:
     from talkmesh_jax.evaluate import evaluate, format_summary, write_results
     from talkmesh_jax.runs import beside_run
 
-    summary, rows = evaluate(args.workdir, args.split, args.checkpoint, not args.no_progress)
+    summary, rows = evaluate(
+        args.workdir,
+        args.split,
+        args.checkpoint,
+        not args.no_progress,
+        args.seed,
+        args.temperature,
+    )
     json_path = Path(args.json or beside_run(args.workdir, f"eval_{args.split}.json"))
     write_results(summary, rows, json_path, json_path.with_suffix(".csv"))
     print(format_summary(summary))
@@ -64,7 +71,13 @@ def _export(args: argparse.Namespace) -> int:
             print(f"{path}: {frames} frames")
 
     _, failed = export_landmarks(
-        args.workdir, args.audio, args.out, args.checkpoint, on_result=report
+        args.workdir,
+        args.audio,
+        args.out,
+        args.checkpoint,
+        on_result=report,
+        seed=args.seed,
+        temperature=args.temperature,
     )
     if Path(args.audio).is_dir():
         done = len(inputs) - len(failed)
@@ -119,6 +132,31 @@ def add_bench_train(kinds: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_bench_train)
 
 
+def _bench_meshtalk(args: argparse.Namespace) -> int:
+    from talkmesh_jax.bench.meshtalk import MeshTalkBenchConfig, format_table, run_meshtalk_bench
+    from talkmesh_jax.cli import _report
+
+    bench = MeshTalkBenchConfig(
+        args.sample_seconds, args.round_seconds, one_core=not args.all_cores
+    )
+    results = run_meshtalk_bench(args.config, list(args.overrides), bench, not args.no_progress)
+    return _report(args, results, format_table)
+
+
+def add_bench_meshtalk(kinds: argparse._SubParsersAction) -> None:
+    p = kinds.add_parser(
+        "meshtalk", help="MeshTalk training steps/s (landmarks, meshes) and sampling frames/s"
+    )
+    p.add_argument("--config", default="meshtalk_tiny", help="the landmark model's config")
+    p.add_argument("--json", metavar="OUT", help="write the results to this JSON file")
+    p.add_argument("--sample-seconds", type=float, default=10.0)
+    p.add_argument("--round-seconds", type=float, default=1.0)
+    p.add_argument("--all-cores", action="store_true", help="skip the one-core sampling run")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    p.set_defaults(func=_bench_meshtalk)
+
+
 def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
     """Adds demo, train, eval, export, plot."""
     p = subparsers.add_parser(
@@ -158,6 +196,13 @@ def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workdir", required=True, metavar="RUN")
     p.add_argument("--split", default="test", choices=["train", "valid", "test"])
     p.add_argument("--checkpoint", default="best", help="best, latest or a step number")
+    p.add_argument("--seed", type=int, default=0, help="sampling models (MeshTalk): the seed")
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        help="sampling models: softmax temperature (0: argmax)",
+    )
     p.add_argument(
         "--json", metavar="OUT", help="summary JSON (default RUN.eval_<split>.json, beside RUN)"
     )
@@ -172,6 +217,13 @@ def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--audio", required=True, help="an audio (or video) file, or a folder of them")
     p.add_argument("--out", required=True, help="OUT.npy, or a folder when --audio is a folder")
     p.add_argument("--checkpoint", default="best", help="best, latest or a step number")
+    p.add_argument("--seed", type=int, default=0, help="sampling models (MeshTalk): the seed")
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        help="sampling models: softmax temperature (0: argmax)",
+    )
     p.set_defaults(func=_export)
 
     p = subparsers.add_parser("plot", help="PNG of the training and validation curves of a run")

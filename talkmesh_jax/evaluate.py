@@ -20,6 +20,7 @@ from talkmesh_jax.data.dataset import Dataset
 from talkmesh_jax.facemesh import MOUTH_BLENDSHAPES, region_indices
 from talkmesh_jax.fileio import atomic_path, write_json
 from talkmesh_jax.metrics import all_metrics, blendshape_metrics
+from talkmesh_jax.regions import dataset_regions, region_vertices
 from talkmesh_jax.runs import open_run
 
 METHODS = ("model", "mean_face", "close_mouth_face")
@@ -46,24 +47,40 @@ def _landmark_rows(name: str, truth, valid, predicted, faces, regions) -> list[d
     return rows
 
 
+def _regions(dataset: Dataset, count: int) -> dict[str, list[int]]:
+    """Lips, upper face and eyes vertex indices: MediaPipe's, or a mesh dataset's masks."""
+    if dataset.info.face != "mesh":
+        return region_indices()
+    weights = dataset_regions(dataset, count)
+    return {
+        "lips": region_vertices(weights["lips"]).tolist(),
+        "upper_face": region_vertices(weights["upper_face"]).tolist(),
+        "eyes": region_vertices(weights["eyelids"]).tolist(),
+        "face": list(range(count)),
+    }
+
+
 def evaluate(
     workdir: str | os.PathLike,
     split: str = "test",
     checkpoint: str = "best",
     show_progress: bool = True,
+    seed: int = 0,
+    temperature: float = 1.0,
 ) -> tuple[dict, list[dict]]:
     """(summary, per-clip landmark rows). Landmark metrics are averages over clips weighted by
     their valid frames; units are the dataset's (cm), lve_squared and MSEs in cm². With
-    blendshapes the summary has a "blendshapes" section (see the module docstring)."""
-    config, predictor, step = open_run(workdir, checkpoint)
+    blendshapes the summary has a "blendshapes" section (see the module docstring). `seed` and
+    `temperature` drive sampling models (MeshTalk)."""
+    config, predictor, step = open_run(workdir, checkpoint, seed, temperature)
     dataset = Dataset(config.data.dataset)
     names = dataset.names_in(split)
     if not names:
         raise TalkmeshError(f"{dataset.root}: no clips in split part {split!r}")
     layout = predictor.layout
     with_blendshapes = layout.num_blendshapes > 0 and dataset.has_blendshapes
-    regions = region_indices()
     count = predictor.faces["close_mouth_face"].shape[0]
+    regions = _regions(dataset, count)
     rows, pooled = [], {"truth": [], "model": [], "valid": []}
     for name in tqdm(names, unit="clip", desc=f"eval {split}", disable=not show_progress):
         audio, landmarks, valid = dataset.load_clip(name)
@@ -102,6 +119,14 @@ def evaluate(
         summary["blendshapes"] = _blendshape_summary(pooled, dataset, predictor.mean_blendshapes)
     if not rows and not pooled["valid"]:
         raise TalkmeshError(f"{dataset.root}: no clip of split {split!r} has a valid frame")
+    if hasattr(predictor.family, "reconstruct"):  # MeshTalk: what each input moves
+        from talkmesh_jax.disentanglement import swap_effects
+
+        weights = dataset_regions(dataset, count)
+        summary["disentanglement"] = swap_effects(predictor, dataset, names, weights)
+    summary["sampling"] = (
+        {"seed": seed, "temperature": temperature} if predictor.family.samples else None
+    )
     return summary, rows
 
 
@@ -159,6 +184,17 @@ def format_summary(summary: dict) -> str:
             lines.append(f"  {method:<18}" + "".join(f"{metrics[k]:>18.5f}" for k in keys))
     if "blendshapes" in summary:
         lines += _format_blendshapes(summary["blendshapes"])
+    swaps = summary.get("disentanglement")
+    if swaps:
+        for name, ratio in (
+            ("audio_swap", "audio_swap_lips_over_upper"),
+            ("expression_swap", "expression_swap_upper_over_lips"),
+        ):
+            moved = swaps[name]
+            lines.append(
+                f"  {name.replace('_', ' ')}: lips move {moved['lips']:.4f} cm, upper face "
+                f"{moved['upper_face']:.4f} cm (ratio {swaps[ratio]:.1f})"
+            )
     return "\n".join(lines)
 
 

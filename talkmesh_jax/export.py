@@ -55,13 +55,16 @@ def export_landmarks(
     out: str | os.PathLike,
     checkpoint: str = "best",
     on_result: Callable[[Path, list[tuple[Path, int]] | None, str | None], None] | None = None,
+    seed: int = 0,
+    temperature: float = 1.0,
 ) -> tuple[list[tuple[Path, int]], dict[Path, str]]:
     """Writes the predictions for each input (see the module docstring). Returns the (file, T)
     pairs written (landmarks first) and {input: reason} of the inputs that failed; one bad input
     does not stop the others. `on_result(input, written or None, reason or None)` is called after
-    each input. Each file is written atomically."""
+    each input. Each file is written atomically. `seed` and `temperature` drive sampling models
+    (MeshTalk: the same seed gives the same face)."""
     pairs = audio_inputs(Path(audio), Path(out))
-    _, predictor, _ = open_run(workdir, checkpoint)
+    _, predictor, _ = open_run(workdir, checkpoint, seed, temperature)
     written, failed = [], {}
     for source, target in pairs:
         try:

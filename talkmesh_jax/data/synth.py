@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -30,6 +31,7 @@ import numpy as np
 from talkmesh_jax import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME, TalkmeshError
 from talkmesh_jax.data.dataset import Dataset, DatasetInfo, make_split, save_clip, write_info
 from talkmesh_jax.data.dataset import write_split as write_split_file
+from talkmesh_jax.data.synth_mesh import to_mesh, write_mesh_extras
 from talkmesh_jax.facemesh import BLENDSHAPE_NAMES, canonical_face, lip_rings, region_indices
 
 VOICES = ("en-us", "en-gb", "en-us+f3", "en-gb-scotland", "en-029+m3", "en-us+f5", "en-gb+f4")
@@ -203,10 +205,16 @@ def synth_clip(rng: np.random.Generator, scratch: Path) -> dict[str, np.ndarray]
 
 
 def synth_dataset(
-    root: str | os.PathLike, clips: int, seed: int = 0, show_progress: bool = True
+    root: str | os.PathLike,
+    clips: int,
+    seed: int = 0,
+    show_progress: bool = True,
+    mesh_levels: int = 0,
 ) -> Dataset:
     """Writes `clips` clips (`synth_00000`…, with blendshapes) plus dataset.json, a 80/10/10
-    split by clip and the reference faces into `root`; returns the dataset."""
+    split by clip and the reference faces into `root`; returns the dataset. With `mesh_levels`
+    > 0 the faces are registered meshes instead: the canonical face subdivided that many times
+    and moved like the landmarks (`synth_mesh.py`), with region masks and template.obj."""
     from tqdm import tqdm
 
     from talkmesh_jax.data_tools.reference_faces import reference_faces, write_reference_faces
@@ -215,19 +223,37 @@ def synth_dataset(
         raise ValueError(f"--clips must be at least 1, got {clips}")
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
+    matrix = triangles = None
     info = DatasetInfo(
         num_landmarks=478,
         source=f"talkmesh synth (seed {seed})",
         blendshape_names=tuple(BLENDSHAPE_NAMES),
     )
+    if mesh_levels > 0:
+        from talkmesh_jax.data.synth_mesh import subdivision
+
+        matrix, triangles = subdivision(mesh_levels)
+        info = replace(info, num_landmarks=len(matrix), face="mesh")
     write_info(root, info)
     names = [f"synth_{i:05d}" for i in range(clips)]
     with tempfile.TemporaryDirectory() as scratch:
         for i, name in enumerate(tqdm(names, unit="clip", desc="synth", disable=not show_progress)):
             clip = synth_clip(np.random.default_rng([seed, i]), Path(scratch))
+            if matrix is not None:
+                clip["landmarks"] = to_mesh(clip["landmarks"], matrix)
             save_clip(root, name, **clip)
     write_split_file(root / "train_test_split.txt", make_split(names, 0.1, 0.1, seed))
+    if matrix is not None:
+        write_mesh_extras(root, matrix, triangles, _mesh_reference_faces())
+        return Dataset(root)
     dataset = Dataset(root)
     close = min(250, sum(len(dataset.load_clip(n, mmap=True)[2]) for n in names) // 4)
     write_reference_faces(dataset, reference_faces(dataset, names, close, show_progress=False))
     return dataset
+
+
+def _mesh_reference_faces() -> dict[str, np.ndarray]:
+    """The synthetic face at rest (mouth closed, eyes open) [478, 3], as both reference faces of
+    a mesh dataset (the landmark tools that find them in data need MediaPipe's lips)."""
+    base = _face_model()["base"].astype(np.float32)
+    return {"mean_face": base, "close_mouth_face": base}

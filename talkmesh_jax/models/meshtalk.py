@@ -24,9 +24,9 @@ import jax
 import jax.numpy as jnp
 
 from talkmesh_jax import TalkmeshError
-from talkmesh_jax.regions import REGIONS
 from talkmesh_jax.models.audio_encoder import AudioEncoderConfig, build_audio_encoder
 from talkmesh_jax.models.context import DILATIONS, ContextModel
+from talkmesh_jax.regions import REGIONS
 
 SLOPE = 0.2
 

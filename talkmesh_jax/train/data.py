@@ -12,9 +12,9 @@ from talkmesh_jax import TalkmeshError
 from talkmesh_jax.data.dataset import Dataset
 from talkmesh_jax.data.packed import PackedClips, load_packed
 from talkmesh_jax.data.packing import pack_dataset
-from talkmesh_jax.regions import dataset_regions
 from talkmesh_jax.data.windows import WindowSpec, create_batcher
 from talkmesh_jax.fileio import atomic_path, read_json, write_json
+from talkmesh_jax.regions import dataset_regions
 from talkmesh_jax.targets import target_reference
 
 

@@ -11,10 +11,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from talkmesh_jax.regions import region_vertices
 from talkmesh_jax.facemesh import region_indices
 from talkmesh_jax.metrics import lip_vertex_error
 from talkmesh_jax.models.family import ModelFamily
+from talkmesh_jax.regions import region_vertices
 
 # What validation reports, with its label; the first a model reports selects the best checkpoint.
 METRICS = {

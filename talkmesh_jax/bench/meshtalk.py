@@ -1,0 +1,197 @@
+"""`talkmesh bench meshtalk`: MeshTalk training steps/s (each stage; landmarks and registered
+meshes) and sampling frames/s, on random weights and speech-like audio.
+
+Training steps go through `DataParallel` with the state on the device and donated, as
+`talkmesh train` runs them. Sampling is the shipped path (`MeshTalkFamily.generate`: codes drawn
+frame by frame and head by head from the context model, then decoded) on one sequence of
+`sample_seconds`; it is timed with all cores and again in a subprocess pinned to one core
+(`taskset -c 0`, XLA's CPU thread pools at one thread): `sampling_fps_one_core`. Reference row:
+the context model's teacher-forced pass over the same frames with known codes (all frames and
+heads at once, what training computes): the work sampling does, without its sequential order.
+Rates are medians of timed rounds after a warm-up call (compilation excluded).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from talkmesh_jax import FPS, SAMPLES_PER_FRAME
+from talkmesh_jax.bench.signals import speechlike
+from talkmesh_jax.bench.timing import machine_info, measure_rate
+from talkmesh_jax.config import apply_overrides, config_to_dict, load_config
+from talkmesh_jax.models.meshtalk import MeshTalk
+
+ONE_THREAD_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+
+@dataclass(frozen=True)
+class MeshTalkBenchConfig:
+    sample_seconds: float = 10.0
+    round_seconds: float = 1.0
+    mesh_vertices_levels: int = 2  # the registered mesh: the canonical face subdivided twice
+    one_core: bool = True
+
+
+def _batch(config, vertices: int, rng) -> dict:
+    b, t = int(config.data.batch_size), int(config.data.window_frames)
+    return {
+        "audio": speechlike(b, t * SAMPLES_PER_FRAME),
+        "landmarks": rng.normal(0, 0.1, (b, t, vertices, 3)).astype(np.float32),
+        "mask": np.ones((b, t), bool),
+    }
+
+
+def _train_rates(config, vertices: int, round_seconds: float) -> dict:
+    """Steps/s of each stage (median of rounds) for a model of `vertices` vertices."""
+    from talkmesh_jax.train.parallel import DataParallel
+    from talkmesh_jax.train.setup import build
+    from talkmesh_jax.train.step import make_train_step
+
+    apply_overrides(config, [f"model.num_landmarks={vertices}"])
+    setup = build(config, load_pretrained=False)
+    runner = DataParallel(make_train_step(setup.family, setup.tx, config), config.train.parallel)
+    batch = runner.put_batch(_batch(config, vertices, np.random.default_rng(0)))
+    reference = jnp.zeros((vertices, 3))
+    out = {}
+    for stage in setup.family.stages():
+        state = [runner.put_state(setup.state.replace(step=np.int32(stage.start)))]
+
+        def run(state=state):
+            state[0], metrics = runner.step(state[0], batch, reference)
+            jax.block_until_ready(metrics["loss"])
+
+        out[stage.name] = measure_rate(run, round_seconds=round_seconds, rounds=3)["median"]
+    return out
+
+
+def sampling_rate(config: ml_collections.ConfigDict, seconds: float, round_seconds: float):
+    """(sampling frames/s, teacher-forced context pass frames/s) of one sequence."""
+    from talkmesh_jax.models.build import init_variables
+    from talkmesh_jax.models.family import build_family
+
+    family = build_family(config)
+    variables = jax.device_put(init_variables(family, int(config.data.window_frames), 0))
+    frames = round(seconds * FPS)
+    audio = jnp.asarray(speechlike(1, frames * SAMPLES_PER_FRAME))
+    generate = jax.jit(lambda v, a, k: family.generate(v, a, frames, k, 1.0))
+    key = jax.random.key(0)
+
+    def sample():
+        jax.block_until_ready(generate(variables, audio, key))
+
+    model = family.model
+    codes = jnp.zeros((1, frames, family.config.num_heads), jnp.int32)
+    code = jax.jit(lambda v, a: model.apply(v, a, frames, method=MeshTalk.audio_code))(
+        variables, audio
+    )
+    full = jax.jit(lambda v, c, a: model.apply(v, c, a, method=MeshTalk.context_logits))
+
+    def teacher_forced():
+        jax.block_until_ready(full(variables, codes, code))
+
+    sampled = measure_rate(sample, round_seconds=round_seconds, rounds=3)["median"]
+    parallel = measure_rate(teacher_forced, round_seconds=round_seconds, rounds=3)["median"]
+    return frames * sampled, frames * parallel
+
+
+def _one_core_rate(config_name: str, overrides: list[str], seconds: float) -> dict:
+    """Sampling frames/s in a subprocess on CPU 0 with one XLA thread."""
+    env = dict(os.environ, XLA_FLAGS=ONE_THREAD_FLAGS, JAX_PLATFORMS="cpu")
+    command = [sys.executable, "-m", "talkmesh_jax.bench.meshtalk", config_name, str(seconds)]
+    pinned = shutil.which("taskset") is not None
+    if pinned:
+        command = ["taskset", "-c", "0", *command]
+    result = subprocess.run(
+        [*command, *overrides], env=env, capture_output=True, text=True, check=True
+    )
+    return {**json.loads(result.stdout.strip().splitlines()[-1]), "pinned_to_cpu0": pinned}
+
+
+def run_meshtalk_bench(
+    config_name: str, overrides: list[str], bench: MeshTalkBenchConfig, progress: bool = True
+) -> dict:
+    def configured() -> ml_collections.ConfigDict:
+        config = load_config(config_name)
+        apply_overrides(config, overrides)
+        return config
+
+    config = configured()
+    vertices = int(config.model.num_landmarks or 478)
+    if progress:
+        print("timing landmark training steps …", flush=True)
+    landmarks = _train_rates(configured(), vertices, bench.round_seconds)
+    mesh_config = load_config("meshtalk_mesh")
+    from talkmesh_jax.data.synth_mesh import subdivision
+
+    mesh_vertices = len(subdivision(bench.mesh_vertices_levels)[0])
+    if progress:
+        print(f"timing mesh training steps ({mesh_vertices} vertices) …", flush=True)
+    meshes = _train_rates(mesh_config, mesh_vertices, bench.round_seconds)
+    if progress:
+        print(f"timing sampling of {bench.sample_seconds:g} s …", flush=True)
+    apply_overrides(config, [f"model.num_landmarks={vertices}"])
+    fps, parallel_fps = sampling_rate(config, bench.sample_seconds, bench.round_seconds)
+    one_core = None
+    if bench.one_core:
+        if progress:
+            print("timing sampling on one core …", flush=True)
+        one_core = _one_core_rate(
+            config_name, [*overrides, f"model.num_landmarks={vertices}"], bench.sample_seconds
+        )
+    mesh_batch = f"{mesh_config.data.batch_size} x {mesh_config.data.window_frames}"
+    return {
+        "benchmark": "meshtalk",
+        "machine": machine_info(),
+        "config": config_to_dict(config),
+        "landmark_vertices": vertices,
+        "landmark_batch": f"{config.data.batch_size} x {config.data.window_frames}",
+        "landmark_steps_per_s": landmarks,
+        "mesh_vertices": mesh_vertices,
+        "mesh_batch": mesh_batch,
+        "mesh_steps_per_s": meshes,
+        "sample_seconds": bench.sample_seconds,
+        "sampling_fps": fps,
+        "context_teacher_forced_fps": parallel_fps,
+        "sampling_fps_one_core": one_core["sampling_fps"] if one_core else None,
+        "sampling_one_core": one_core,
+        "sampling_realtime_factor_one_core": one_core["sampling_fps"] / FPS if one_core else None,
+    }
+
+
+def format_table(results: dict) -> str:
+    land, mesh = results["landmark_steps_per_s"], results["mesh_steps_per_s"]
+    lines = [
+        "training steps/s           autoencoder (stage 1)   context model (stage 2)",
+        f"  landmarks ({results['landmark_vertices']}, batch {results['landmark_batch']})"
+        f"   {land['autoencoder']:>8.2f}   {land['context']:>8.2f}",
+        f"  mesh ({results['mesh_vertices']}, batch {results['mesh_batch']})"
+        f"   {mesh['autoencoder']:>8.2f}   {mesh['context']:>8.2f}",
+        f"sampling frames/s ({results['sample_seconds']:g} s, landmarks, all cores): "
+        f"{results['sampling_fps']:.0f}",
+        f"  reference: teacher-forced context pass (known codes, all frames at once): "
+        f"{results['context_teacher_forced_fps']:.0f}",
+    ]
+    if results["sampling_fps_one_core"] is not None:
+        lines.append(
+            f"  one core: {results['sampling_fps_one_core']:.0f} frames/s = "
+            f"{results['sampling_realtime_factor_one_core']:.1f}x real time (25 fps)"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # the one-core subprocess: config, seconds, overrides → JSON line
+    name, seconds, *rest = sys.argv[1:]
+    config = load_config(name)
+    apply_overrides(config, rest)
+    rate, _ = sampling_rate(config, float(seconds), 1.0)
+    print(json.dumps({"sampling_fps": rate, "xla_flags": ONE_THREAD_FLAGS}))
