@@ -19,10 +19,13 @@ def test_shipped_configs_load_and_round_trip(name, tmp_path):
 
 def test_shipped_configs_are_found_by_name_from_any_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for name in ("tiny", "tiny.py", "large_gpu"):
+    for name in ("tiny", "tiny.py", "large_gpu", "meshtalk_tiny", "meshtalk_mesh"):
         expected = load_config(CONFIGS / f"{Path(name).stem}.py")
         assert config_to_dict(load_config(name)) == config_to_dict(expected)
-    with pytest.raises(TalkmeshError, match="shipped configs: large_gpu, original, tiny"):
+    with pytest.raises(
+        TalkmeshError,
+        match="shipped configs: large_gpu, meshtalk_mesh, meshtalk_tiny, original, tiny",
+    ):
         load_config("tinny")
     (tmp_path / "tiny.py").write_text("def get_config():\n    raise RuntimeError('mine')\n")
     with pytest.raises(TalkmeshError, match="mine"):  # a file of that name comes first
