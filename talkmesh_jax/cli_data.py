@@ -211,7 +211,7 @@ def add_data_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--mesh",
         action="store_true",
-        help="registered meshes (the canonical face subdivided twice: 7,221 vertices) instead "
+        help="registered meshes (the canonical face subdivided twice: 7,257 vertices) instead "
         "of landmarks, with masks/ and template.obj",
     )
     p.add_argument("--mesh-levels", type=int, help="subdivision levels of --mesh (1: 1,833)")

@@ -157,6 +157,17 @@ def add_bench_meshtalk(kinds: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_bench_meshtalk)
 
 
+def _add_sampling_arguments(p: argparse.ArgumentParser) -> None:
+    """--seed and --temperature, for the runs of sampling models (MeshTalk)."""
+    p.add_argument("--seed", type=int, default=0, help="sampling models (MeshTalk): the seed")
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        help="sampling models: softmax temperature (0: argmax)",
+    )
+
+
 def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
     """Adds demo, train, eval, export, plot."""
     p = subparsers.add_parser(
@@ -196,13 +207,7 @@ def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workdir", required=True, metavar="RUN")
     p.add_argument("--split", default="test", choices=["train", "valid", "test"])
     p.add_argument("--checkpoint", default="best", help="best, latest or a step number")
-    p.add_argument("--seed", type=int, default=0, help="sampling models (MeshTalk): the seed")
-    p.add_argument(
-        "--temperature",
-        type=float,
-        default=1.0,
-        help="sampling models: softmax temperature (0: argmax)",
-    )
+    _add_sampling_arguments(p)
     p.add_argument(
         "--json", metavar="OUT", help="summary JSON (default RUN.eval_<split>.json, beside RUN)"
     )
@@ -217,13 +222,7 @@ def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--audio", required=True, help="an audio (or video) file, or a folder of them")
     p.add_argument("--out", required=True, help="OUT.npy, or a folder when --audio is a folder")
     p.add_argument("--checkpoint", default="best", help="best, latest or a step number")
-    p.add_argument("--seed", type=int, default=0, help="sampling models (MeshTalk): the seed")
-    p.add_argument(
-        "--temperature",
-        type=float,
-        default=1.0,
-        help="sampling models: softmax temperature (0: argmax)",
-    )
+    _add_sampling_arguments(p)
     p.set_defaults(func=_export)
 
     p = subparsers.add_parser("plot", help="PNG of the training and validation curves of a run")

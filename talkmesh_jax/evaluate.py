@@ -47,11 +47,11 @@ def _landmark_rows(name: str, truth, valid, predicted, faces, regions) -> list[d
     return rows
 
 
-def _regions(dataset: Dataset, count: int) -> dict[str, list[int]]:
-    """Lips, upper face and eyes vertex indices: MediaPipe's, or a mesh dataset's masks."""
+def _regions(dataset: Dataset, weights: dict[str, np.ndarray], count: int) -> dict:
+    """Lips, upper face and eyes vertex indices: MediaPipe's, or those of a mesh dataset's
+    region `weights` (`regions.dataset_regions`)."""
     if dataset.info.face != "mesh":
         return region_indices()
-    weights = dataset_regions(dataset, count)
     return {
         "lips": region_vertices(weights["lips"]).tolist(),
         "upper_face": region_vertices(weights["upper_face"]).tolist(),
@@ -80,7 +80,8 @@ def evaluate(
     layout = predictor.layout
     with_blendshapes = layout.num_blendshapes > 0 and dataset.has_blendshapes
     count = predictor.faces["close_mouth_face"].shape[0]
-    regions = _regions(dataset, count)
+    weights = dataset_regions(dataset, count)
+    regions = _regions(dataset, weights, count)
     rows, pooled = [], {"truth": [], "model": [], "valid": []}
     for name in tqdm(names, unit="clip", desc=f"eval {split}", disable=not show_progress):
         audio, landmarks, valid = dataset.load_clip(name)
@@ -122,7 +123,6 @@ def evaluate(
     if hasattr(predictor.family, "reconstruct"):  # MeshTalk: what each input moves
         from talkmesh_jax.disentanglement import swap_effects
 
-        weights = dataset_regions(dataset, count)
         summary["disentanglement"] = swap_effects(predictor, dataset, names, weights)
     summary["sampling"] = (
         {"seed": seed, "temperature": temperature} if predictor.family.samples else None

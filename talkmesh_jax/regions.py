@@ -11,6 +11,7 @@ in [0, 1], one per region.
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
@@ -53,8 +54,6 @@ def _indicator(indices, size: int) -> np.ndarray:
 
 def mesh_regions(root, num_vertices: int) -> dict[str, np.ndarray]:
     """{region: [N] float32} read from root/masks/<region>.npy (each must exist, [N], in [0, 1])."""
-    from pathlib import Path
-
     out = {}
     for name in REGIONS:
         path = Path(root) / "masks" / f"{name}.npy"

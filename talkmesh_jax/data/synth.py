@@ -31,7 +31,7 @@ import numpy as np
 from talkmesh_jax import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME, TalkmeshError
 from talkmesh_jax.data.dataset import Dataset, DatasetInfo, make_split, save_clip, write_info
 from talkmesh_jax.data.dataset import write_split as write_split_file
-from talkmesh_jax.data.synth_mesh import to_mesh, write_mesh_extras
+from talkmesh_jax.data.synth_mesh import subdivision, to_mesh, write_mesh_extras
 from talkmesh_jax.facemesh import BLENDSHAPE_NAMES, canonical_face, lip_rings, region_indices
 
 VOICES = ("en-us", "en-gb", "en-us+f3", "en-gb-scotland", "en-029+m3", "en-us+f5", "en-gb+f4")
@@ -230,8 +230,6 @@ def synth_dataset(
         blendshape_names=tuple(BLENDSHAPE_NAMES),
     )
     if mesh_levels > 0:
-        from talkmesh_jax.data.synth_mesh import subdivision
-
         matrix, triangles = subdivision(mesh_levels)
         info = replace(info, num_landmarks=len(matrix), face="mesh")
     write_info(root, info)

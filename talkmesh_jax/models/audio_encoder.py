@@ -57,6 +57,20 @@ class AudioEncoderConfig:
         return config
 
 
+def model_fields(cls, values: dict, source: str) -> tuple[dict, AudioEncoderConfig]:
+    """The `values` of a model's config dataclass `cls` without `audio_encoder`, and that section
+    built; an unknown field is a one-line error naming `source` (and `model.audio_encoder`)."""
+    values = dict(values)
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise TalkmeshError(f"{source}: unknown field {unknown[0]!r} (known: {sorted(known)})")
+    encoder = AudioEncoderConfig.from_dict(
+        dict(values.pop("audio_encoder", {})), "model.audio_encoder"
+    )
+    return values, encoder
+
+
 def whisper_architecture(config: AudioEncoderConfig) -> dict:
     """The Whisper encoder's shape: the checkpoint's config.json, or the table entry of `size`."""
     if config.checkpoint is not None:

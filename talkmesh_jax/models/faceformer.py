@@ -16,7 +16,7 @@ Targets y are landmarks − reference face (`disp_close`, `disp_mean`) or landma
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import flax.linen as nn
 import jax
@@ -25,7 +25,12 @@ import numpy as np
 
 from talkmesh_jax import TalkmeshError
 from talkmesh_jax.facemesh import NUM_BLENDSHAPES
-from talkmesh_jax.models.audio_encoder import DTYPES, AudioEncoderConfig, build_audio_encoder
+from talkmesh_jax.models.audio_encoder import (
+    DTYPES,
+    AudioEncoderConfig,
+    build_audio_encoder,
+    model_fields,
+)
 from talkmesh_jax.targets import TARGETS, TargetLayout
 
 OUTPUT_TYPES = ("pos", "disp_close", "disp_mean")
@@ -55,14 +60,7 @@ class FaceFormerConfig:
 
     @classmethod
     def from_dict(cls, values: dict, source: str = "model") -> FaceFormerConfig:
-        values = dict(values)
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise TalkmeshError(f"{source}: unknown field {unknown[0]!r} (known: {sorted(known)})")
-        encoder = AudioEncoderConfig.from_dict(
-            dict(values.pop("audio_encoder", {})), f"{source}.audio_encoder"
-        )
+        values, encoder = model_fields(cls, values, source)
         config = cls(audio_encoder=encoder, **values)
         if config.output_type not in OUTPUT_TYPES:
             raise TalkmeshError(f"{source}: output_type must be one of {OUTPUT_TYPES}")

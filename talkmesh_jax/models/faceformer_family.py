@@ -93,11 +93,6 @@ class FaceFormerFamily(ModelFamily):
     def audio_encoder_config(self):
         return self.config.audio_encoder
 
-    @property
-    def frozen(self) -> tuple[str, ...]:
-        encoder = self.config.audio_encoder
-        return ("audio_encoder",) if encoder.kind == "whisper" and encoder.frozen else ()
-
     def stages(self) -> list[Stage]:
         return [Stage("model", 0, self.steps)]
 

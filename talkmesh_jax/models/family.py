@@ -49,9 +49,12 @@ class ModelFamily(abc.ABC):
     layout: TargetLayout  # what a frame's predicted vector holds
 
     @property
-    @abc.abstractmethod
     def frozen(self) -> tuple[str, ...]:
-        """Top-level parameter names no stage updates (a frozen Whisper, data statistics)."""
+        """Top-level parameter names no stage updates: `audio_encoder` when it is a frozen
+        Whisper (families add their own, such as data statistics)."""
+        encoder = self.audio_encoder_config
+        frozen = encoder is not None and encoder.kind == "whisper" and encoder.frozen
+        return ("audio_encoder",) if frozen else ()
 
     @property
     def audio_encoder_config(self):

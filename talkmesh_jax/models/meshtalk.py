@@ -17,14 +17,18 @@ model ("statistics", never trained), so a run's inference parameters are all inf
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
 from talkmesh_jax import TalkmeshError
-from talkmesh_jax.models.audio_encoder import AudioEncoderConfig, build_audio_encoder
+from talkmesh_jax.models.audio_encoder import (
+    AudioEncoderConfig,
+    build_audio_encoder,
+    model_fields,
+)
 from talkmesh_jax.models.context import DILATIONS, ContextModel
 from talkmesh_jax.regions import REGIONS
 
@@ -45,14 +49,7 @@ class MeshTalkConfig:
 
     @classmethod
     def from_dict(cls, values: dict, source: str = "model.meshtalk") -> MeshTalkConfig:
-        values = dict(values)
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise TalkmeshError(f"{source}: unknown field {unknown[0]!r} (known: {sorted(known)})")
-        encoder = AudioEncoderConfig.from_dict(
-            dict(values.pop("audio_encoder", {})), "model.audio_encoder"
-        )
+        values, encoder = model_fields(cls, values, source)
         values["dilations"] = tuple(values.get("dilations", DILATIONS))
         config = cls(audio_encoder=encoder, **values)
         for name in ("num_vertices", "feature_dim", "num_heads", "num_classes", "context_dim"):

@@ -91,9 +91,7 @@ class MeshTalkFamily(ModelFamily):
 
     @property
     def frozen(self) -> tuple[str, ...]:
-        encoder = self.config.audio_encoder
-        whisper = ("audio_encoder",) if encoder.kind == "whisper" and encoder.frozen else ()
-        return ("statistics", *whisper)
+        return ("statistics", *super().frozen)
 
     def stages(self) -> list[Stage]:
         return [

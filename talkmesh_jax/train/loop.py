@@ -28,7 +28,7 @@ from talkmesh_jax.train.data import (
 )
 from talkmesh_jax.train.defaults import default_config
 from talkmesh_jax.train.logs import MetricsLog
-from talkmesh_jax.train.optim import learning_rate_schedule
+from talkmesh_jax.train.optim import stage_schedule
 from talkmesh_jax.train.parallel import DataParallel, barrier, initialize_distributed, is_primary
 from talkmesh_jax.train.setup import build
 from talkmesh_jax.train.step import make_train_step
@@ -133,8 +133,7 @@ def _validate_config(config: ml_collections.ConfigDict) -> None:
 
 def _learning_rate(config: ml_collections.ConfigDict, stage, step: int) -> float:
     """The learning rate of `step` (1-based) in its `stage`."""
-    schedule = learning_rate_schedule(config.train, stage.steps, stage.learning_rate)
-    return float(schedule(step - 1 - stage.start))
+    return float(stage_schedule(config.train, stage)(step - 1 - stage.start))
 
 
 def train_and_evaluate(

@@ -41,6 +41,12 @@ def learning_rate_schedule(
     return optax.join_schedules([optax.linear_schedule(0.0, peak, warmup), after], [warmup])
 
 
+def stage_schedule(train: ml_collections.ConfigDict, stage) -> optax.Schedule:
+    """The learning rate over a training stage's own steps (`models.family.Stage`: its length
+    and peak), counted from the stage's first step."""
+    return learning_rate_schedule(train, stage.steps, stage.learning_rate)
+
+
 def decay_mask(params):
     """True for the leaves weight decay applies to: `kernel`s of rank ≥ 2 (Dense, Conv)."""
 
@@ -119,9 +125,8 @@ def make_optimizer(
         return optax.multi_transform({"train": base, "frozen": optax.set_to_zero()}, labels)
     transforms = {"frozen": optax.set_to_zero()}
     for stage in stages:
-        schedule = learning_rate_schedule(train, stage.steps, stage.learning_rate)
         transforms[stage.name] = active_between(
-            _base_optimizer(train, schedule), stage.start, stage.end
+            _base_optimizer(train, stage_schedule(train, stage)), stage.start, stage.end
         )
     open_stage = [s.name for s in stages if s.trainable is None]
 

@@ -11,7 +11,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from talkmesh_jax.facemesh import region_indices
 from talkmesh_jax.metrics import lip_vertex_error
 from talkmesh_jax.models.family import ModelFamily
 from talkmesh_jax.regions import region_vertices
@@ -32,12 +31,11 @@ class Validator:
         batches: list[dict],
         reference: np.ndarray,
         frames: int,
-        regions: dict[str, np.ndarray] | None = None,
+        regions: dict[str, np.ndarray],
     ):
-        """`regions`: the data's region weights (`data.regions`; default: MediaPipe's)."""
+        """`regions`: the data's region weights [V] (`RunData.regions`); LVE is over its lips."""
         self.batches, self.reference = batches, reference
-        lips = regions["lips"] if regions is not None else None
-        self.lips = region_vertices(lips) if lips is not None else region_indices()["lips"]
+        self.lips = region_vertices(regions["lips"])
         self.layout = family.layout
         key = jax.random.key(0)
         self._generate = jax.jit(lambda v, audio: family.generate(v, audio, frames, key))
