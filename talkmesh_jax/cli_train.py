@@ -67,8 +67,9 @@ def _export(args: argparse.Namespace) -> int:
         inputs.append(source)
         if reason is not None:
             print(f"talkmesh: error: {reason}", file=sys.stderr)
-        for path, frames in files or []:
-            print(f"{path}: {frames} frames")
+            return
+        frames = files[0][1] if files else 0
+        print(f"{source}: {frames} frames → " + ", ".join(str(path) for path, _ in files))
 
     _, failed = export_landmarks(
         args.workdir,
@@ -78,6 +79,8 @@ def _export(args: argparse.Namespace) -> int:
         on_result=report,
         seed=args.seed,
         temperature=args.temperature,
+        formats=args.format,
+        show_progress=not args.no_progress,
     )
     if Path(args.audio).is_dir():
         done = len(inputs) - len(failed)
@@ -216,13 +219,23 @@ def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser(
         "export",
-        help="landmarks [T, V, 3] (OUT.npy) and blendshapes [T, 52] (OUT.blendshapes.npy), 25 fps",
+        help="a run's animation for audio files: npy, json, csv (ARKit curves), OBJ, mp4, HTML",
     )
     p.add_argument("--workdir", required=True, metavar="RUN")
     p.add_argument("--audio", required=True, help="an audio (or video) file, or a folder of them")
-    p.add_argument("--out", required=True, help="OUT.npy, or a folder when --audio is a folder")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="OUT.<format> (OUT names every output), or a folder (one set of outputs per input)",
+    )
+    p.add_argument(
+        "--format",
+        metavar="LIST",
+        help="comma-separated: npy,json,csv,obj,mp4,html (default: OUT's suffix, else npy)",
+    )
     p.add_argument("--checkpoint", default="best", help="best, latest or a step number")
     _add_sampling_arguments(p)
+    p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_export)
 
     p = subparsers.add_parser("plot", help="PNG of the training and validation curves of a run")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,24 +13,50 @@ from pathlib import Path
 from talkmesh_jax import TalkmeshError
 
 
+class PendingPath:
+    """A temporary file (or folder, `folder=True`) beside `path`, moved onto `path` by `commit()`
+    or deleted by `discard()`: a reader never sees half of it. The temporary name keeps the
+    suffix of `path` (so `np.save` and friends do not add one)."""
+
+    def __init__(self, path: str | os.PathLike, folder: bool = False):
+        self.target = Path(path)
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        prefix, suffix = f".{self.target.name}.", self.target.suffix
+        if folder:
+            self.tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=self.target.parent))
+        else:
+            fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=self.target.parent)
+            os.close(fd)
+            self.tmp = Path(name)
+
+    def commit(self) -> Path:
+        if self.tmp.is_dir():
+            old = self.target.with_name(f".{self.target.name}.old")
+            if self.target.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(self.target, old)
+            os.replace(self.tmp, self.target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(self.tmp, self.target)
+        return self.target
+
+    def discard(self) -> None:
+        if self.tmp.is_dir():
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yields a temporary path beside `path`; renames it to `path` if the block succeeds.
-
-    The temporary file keeps the suffix of `path` (so `np.save` and friends do not add one).
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
+    """Yields a temporary path beside `path`; renames it to `path` if the block succeeds."""
+    pending = PendingPath(path)
     try:
-        yield tmp
-        os.replace(tmp, target)
+        yield pending.tmp
+        pending.commit()
     finally:
-        tmp.unlink(missing_ok=True)
+        pending.discard()
 
 
 def write_json(path: str | os.PathLike, data: object) -> Path:

@@ -10,6 +10,8 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,35 +94,60 @@ def probe(path: str | os.PathLike) -> MediaInfo:
     )
 
 
-def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Decodes the first audio stream of any file ffmpeg reads, resampled and down-mixed.
+def _decode_args(path: Path, sample_rate: int) -> list[str]:
+    return [_tool("ffmpeg"), "-nostdin", "-v", "error", "-xerror", "-i", str(path)] + [
+        "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sample_rate),
+        "-f", "f32le", "-acodec", "pcm_f32le", "-",
+    ]  # fmt: skip
 
-    Returns [S] float32 in [-1, 1], mono, at `sample_rate` Hz.
-    """
+
+def stream_audio(
+    path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, chunk_seconds: float = 10.0
+) -> Iterator[np.ndarray]:
+    """Decodes the first audio stream of any file ffmpeg reads, resampled and down-mixed, as it
+    goes: chunks [n] float32 in [-1, 1], mono, at `sample_rate` Hz, about `chunk_seconds` each
+    (memory stays flat for any length). A file that fails to decode, or decodes to nothing, is a
+    TalkmeshError naming it (raised when it is found, possibly after some chunks)."""
     path = Path(path)
     if not path.is_file():
         raise TalkmeshError(f"{path}: no such file")
-    out = _run(
-        [
-            _tool("ffmpeg"),
-            "-nostdin",
-            "-v",
-            "error",
-            "-xerror",
-            "-i",
-            str(path),
-            "-map",
-            "0:a:0",
-            "-vn",
-        ]
-        + ["-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-acodec", "pcm_f32le", "-"],
-        path,
-        "decoding audio",
-    )
-    audio = np.frombuffer(out, np.float32).copy()
-    if audio.size == 0:
+    chunk_bytes = max(4, int(chunk_seconds * sample_rate) * 4)
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            _decode_args(path, sample_rate), stdout=subprocess.PIPE, stderr=stderr
+        )
+        total = 0
+        try:
+            while data := _read_exactly(process.stdout, chunk_bytes):
+                total += len(data) // 4
+                yield np.frombuffer(data[: len(data) // 4 * 4], np.float32).copy()
+        except BaseException:  # the reader stopped early (or failed): stop ffmpeg too
+            process.kill()
+            raise
+        finally:
+            process.stdout.close()
+            code = process.wait()
+        if code != 0:
+            stderr.seek(0)
+            raise TalkmeshError(f"{path}: decoding audio failed: {_last_line(stderr.read(), path)}")
+    if total == 0:
         raise TalkmeshError(f"{path}: no audio samples decoded")
-    return audio
+
+
+def _read_exactly(stream, size: int) -> bytes:
+    parts, left = [], size
+    while left > 0:
+        part = stream.read(left)
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """The whole of `stream_audio(path)`: [S] float32 in [-1, 1], mono, at `sample_rate` Hz."""
+    return np.concatenate(list(stream_audio(path, sample_rate)))
 
 
 def write_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from talkmesh_jax.inference import Predictor
+from talkmesh_jax.inference import Predictor, bucket_size
 from talkmesh_jax.targets import TargetLayout
 
 WINDOW = 25
@@ -20,7 +20,7 @@ def _predictor(layout: TargetLayout, batch_size: int = 3, offset_per_window: flo
     predictor = Predictor(family, None, np.zeros((2, 3), np.float32), WINDOW, batch_size)
     calls = []
 
-    def generate(_, audio, frames, key):
+    def generate(_, audio, frames, keys):
         audio = np.asarray(audio)
         calls.append(audio.shape[0])
         start = np.round(audio[:, 0] / 640)[:, None] + np.arange(WINDOW)[None]  # [B, W]
@@ -61,9 +61,9 @@ def test_blend_is_exact_for_a_consistent_generator(frames):
 
 def test_last_partial_batch_and_landmarks_with_reference():
     predictor = _predictor(TargetLayout.of("landmarks", 2, 52), batch_size=3)
-    audio = _audio(200 * 640)  # 10 windows: batches of 3, 3, 3 and 1 (padded to 3)
+    audio = _audio(200 * 640)  # 10 windows: batches of 3, 3, 3 and 1 (its own bucket)
     out = predictor.predict_all(audio)
-    assert predictor.calls == [3, 3, 3, 3] and len(predictor.window_starts(200)) == 10
+    assert predictor.calls == [3, 3, 3, 1] and len(predictor.window_starts(200)) == 10
     assert out["landmarks"].shape == (200, 2, 3) and set(out) == {"landmarks"}
     np.testing.assert_allclose(out["landmarks"][:, 0, 0], np.arange(200), atol=1e-3)
 
@@ -77,3 +77,25 @@ def test_no_seam_where_windows_disagree():
     steps = np.diff(out)
     assert steps.max() < 1 + 5.0 / 4  # 5 spread over the 5-frame overlap, not a jump of 6
     assert steps.min() > 0
+
+
+def test_partial_batches_run_at_power_of_two_buckets():
+    assert [bucket_size(n, 8) for n in range(1, 9)] == [1, 2, 4, 4, 8, 8, 8, 8]
+    assert [bucket_size(n, 6) for n in range(1, 7)] == [1, 2, 4, 4, 6, 6]
+    predictor = _predictor(TargetLayout.of("blendshapes", 2, 2), batch_size=8)
+    predictor.predict_all(_audio(25 * 640 * 4))  # 5 windows: one batch at bucket 8
+    predictor.predict_all(_audio(25 * 640))  # 1 window: bucket 1, not 8
+    assert predictor.calls == [8, 1]
+
+
+@pytest.mark.parametrize("chunk", [1, 333, 640, 7000, 10**6])
+def test_audio_in_pieces_gives_the_same_frames_in_order(chunk):
+    """stream() over chunks of any size yields exactly predict_all's frames, each once, in
+    order, and holds at most a batch of windows plus one more (flat memory)."""
+    predictor = _predictor(TargetLayout.of("blendshapes", 2, 2), batch_size=2)
+    audio = _audio(173 * 640 + 101)
+    whole = predictor.predict_all(audio)["blendshapes"]
+    pieces = (audio[i : i + chunk] for i in range(0, len(audio), chunk))
+    blocks = list(predictor.stream(pieces))
+    np.testing.assert_array_equal(np.concatenate(blocks), whole)
+    assert max(predictor.calls) <= 2

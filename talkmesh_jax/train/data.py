@@ -149,12 +149,24 @@ def prepare(
         saved = dict(faces)
         if train.blendshapes is not None:
             saved["mean_blendshapes"] = mean_blendshapes(train)
+        triangles = dataset_triangles(dataset)
+        if triangles is not None:
+            saved["triangles"] = triangles  # export draws meshes with them
         for name, array in saved.items():
             with atomic_path(workdir / "reference" / f"{name}.npy") as tmp:
                 np.save(tmp, array)
     reference = target_reference(faces, config.model.output_type)
     regions = dataset_regions(dataset, count)
     return RunData(train, valid, faces, reference, regions)
+
+
+def dataset_triangles(dataset) -> np.ndarray | None:
+    """[F, 3] int32 triangles of a mesh dataset's template.obj (its `f` lines), or None."""
+    template = dataset.root / "template.obj"
+    if not template.exists():
+        return None
+    faces = [line.split()[1:4] for line in template.read_text().splitlines() if line[:2] == "f "]
+    return np.asarray([[int(v.split("/")[0]) - 1 for v in face] for face in faces], np.int32)
 
 
 def window_spec(config: ml_collections.ConfigDict, batch_size: int, train: bool) -> WindowSpec:

@@ -17,21 +17,9 @@ from talkmesh_jax.media import write_wav
 SMALL = ["data.window_frames=20", "data.batch_size=4", "model.feature_dim=16"]
 
 
-@pytest.fixture(scope="module")
-def run(synth_data, tmp_path_factory):
-    run = tmp_path_factory.mktemp("run") / "run"
-    argv = [
-        "train",
-        "--config",
-        "configs/tiny.py",
-        "--workdir",
-        str(run),
-        "--data",
-        str(synth_data),
-    ]
-    argv += ["--steps", "12", "--no-progress", "checkpoint.every=6", *SMALL]
-    assert main(argv) == 0
-    return run
+@pytest.fixture
+def run(trained_run):
+    return trained_run
 
 
 def test_run_folder(run):

@@ -1,0 +1,88 @@
+"""A self-contained HTML viewer: one file, no server, no network. The animated face (shaded
+triangles on a 2D canvas, drag to rotate), the input's audio embedded (mp3) and played in sync,
+play/pause and a frame slider; `#t=SECONDS` in the address opens it at a time.
+
+Frames are embedded as they arrive (int16 positions, about 3 µm steps for a face), so writing it
+needs no more memory than one block."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from talkmesh_jax import TalkmeshError
+from talkmesh_jax.facemesh import resource_path
+from talkmesh_jax.fileio import PendingPath
+from talkmesh_jax.formats.base import FaceInfo, FrameWriter
+from talkmesh_jax.media import _last_line, _tool
+
+AUDIO_BLOCK = 3 * 2**16  # bytes per base64 block (a multiple of 3, so blocks join)
+
+
+class HtmlViewerWriter(FrameWriter):
+    """OUT.html (see the module docstring)."""
+
+    needs_landmarks = True
+
+    def __init__(self, target: Path, face: FaceInfo):
+        super().__init__(target, face)
+        if face.triangles is None:
+            raise TalkmeshError(f"{target}: no triangles known for this run's faces")
+        self.pending = PendingPath(target)
+        self.out = open(self.pending.tmp, "w", encoding="utf-8")
+        title = html.escape(face.title or target.stem)
+        self.out.write(resource_path("viewer.html").read_text().replace("__TITLE__", title))
+        self.centre: np.ndarray | None = None
+
+    def _write(self, block):
+        landmarks = block["landmarks"]
+        if self.centre is None:
+            first = landmarks[0]
+            self.centre = (first.min(0) + first.max(0)) / 2
+            self.half_extent = float(np.abs(first - self.centre).max())
+            self.scale = 2.0 * max(self.half_extent, 1e-6)  # cm at int16's full range
+        q = np.clip(np.round((landmarks - self.centre) / self.scale * 32767), -32767, 32767)
+        data = base64.b64encode(q.astype("<i2").tobytes()).decode("ascii")
+        self.out.write(f'<script>FRAMES.push("{data}");</script>\n')
+
+    def finish(self) -> list[Path]:
+        self._write_audio()
+        meta = {
+            "fps": self.face.fps,
+            "num_frames": self.frames,
+            "num_vertices": self.face.num_vertices,
+            "scale": self.scale,
+            "half_extent": self.half_extent,
+            "triangles": base64.b64encode(np.asarray(self.face.triangles, "<i4").tobytes()).decode(
+                "ascii"
+            ),
+        }
+        self.out.write(f"<script>const META = {json.dumps(meta)};</script>\n<script>\n")
+        self.out.write(resource_path("viewer.js").read_text())
+        self.out.write("</script>\n</body>\n</html>\n")
+        self.out.close()
+        return [self.pending.commit()]
+
+    def _write_audio(self) -> None:
+        source = self.face.audio
+        with tempfile.NamedTemporaryFile(suffix=".mp3") as mp3:
+            args = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-y", "-i", str(source)]
+            args += ["-map", "0:a:0", "-vn", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "64k"]
+            result = subprocess.run(args + [mp3.name], capture_output=True, check=False)
+            if result.returncode != 0:
+                reason = _last_line(result.stderr, source)
+                raise TalkmeshError(f"{source}: encoding the audio for the viewer failed: {reason}")
+            with open(mp3.name, "rb") as f:
+                while data := f.read(AUDIO_BLOCK):
+                    encoded = base64.b64encode(data).decode("ascii")
+                    self.out.write(f'<script>AUDIO.push("{encoded}");</script>\n')
+
+    def discard(self) -> None:
+        self.out.close()
+        self.pending.discard()
