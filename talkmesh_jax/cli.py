@@ -13,7 +13,12 @@ from collections.abc import Sequence
 
 from talkmesh_jax import TalkmeshError, __version__
 from talkmesh_jax.cli_data import add_data_commands
-from talkmesh_jax.cli_train import add_bench_meshtalk, add_bench_train, add_model_commands
+from talkmesh_jax.cli_train import (
+    add_bench_export,
+    add_bench_meshtalk,
+    add_bench_train,
+    add_model_commands,
+)
 
 
 def _report(args: argparse.Namespace, results: dict, format_table) -> int:
@@ -118,6 +123,7 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> None:
     encoder.set_defaults(func=_bench_encoder)
     add_bench_train(kinds)
     add_bench_meshtalk(kinds)
+    add_bench_export(kinds)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -88,6 +88,47 @@ def _export(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _stream(args: argparse.Namespace) -> int:
+    import math
+    import sys
+
+    from talkmesh_jax.runs import open_run
+    from talkmesh_jax.stream_command import (
+        FrameSink,
+        StreamOptions,
+        audio_chunks,
+        run_stream,
+        stream_format,
+    )
+    from talkmesh_jax.streaming import Streamer
+
+    options = StreamOptions(
+        args.audio,
+        args.out,
+        args.format,
+        args.lookahead_ms,
+        args.chunk_ms,
+        pace=not args.no_pace,
+        pcm=args.pcm,
+    )
+    fmt = stream_format(options)
+    chunks = audio_chunks(options)
+    _, predictor, _ = open_run(args.workdir, args.checkpoint, args.seed, args.temperature)
+    frames = None if args.lookahead_ms is None else math.ceil(args.lookahead_ms / 40.0)
+    streamer = Streamer(predictor, frames)
+    sink = FrameSink(args.out, fmt, predictor.layout.num_landmarks or None)
+    result = run_stream(streamer, chunks, sink)
+    latency = result["latency_ms"]
+    print(
+        f"streamed {result['frames']} frames ({result['seconds']:.1f} s of audio) in "
+        f"{result['wall_s']:.1f} s; look-ahead {result['lookahead_ms']:.0f} ms; latency mean "
+        f"{latency['mean']:.0f} ms, p95 {latency['p95']:.0f} ms, max {latency['max']:.0f} ms"
+        + (f"; written {result['out']}" if result["out"] else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _plot(args: argparse.Namespace) -> int:
     from talkmesh_jax.train.plot import plot_run
 
@@ -158,6 +199,34 @@ def add_bench_meshtalk(kinds: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
     p.set_defaults(func=_bench_meshtalk)
+
+
+def _bench_export(args: argparse.Namespace) -> int:
+    from talkmesh_jax.bench.export import ExportBenchConfig, format_table, run_export_bench
+    from talkmesh_jax.cli import _report
+
+    minutes = tuple(float(m) for m in args.memory_minutes.split(","))
+    bench = ExportBenchConfig(
+        args.seconds, args.rounds, args.stream_seconds, minutes, args.seam_minutes, args.workdir
+    )
+    return _report(args, run_export_bench(bench, not args.no_progress), format_table)
+
+
+def add_bench_export(kinds: argparse._SubParsersAction) -> None:
+    p = kinds.add_parser(
+        "export", help="export real-time factors, streaming latency, memory for long audio, seams"
+    )
+    p.add_argument("--json", metavar="OUT", help="write the results to this JSON file")
+    p.add_argument(
+        "--workdir", metavar="RUN", help="a trained run: streaming accuracy, seams, a CLI call"
+    )
+    p.add_argument("--seconds", type=float, default=60.0, help="audio for the offline rates")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--stream-seconds", type=float, default=10.0)
+    p.add_argument("--memory-minutes", default="1,30", help="export lengths for peak memory")
+    p.add_argument("--seam-minutes", type=float, default=10.0)
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_bench_export)
 
 
 def _add_sampling_arguments(p: argparse.ArgumentParser) -> None:
@@ -237,6 +306,29 @@ def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
     _add_sampling_arguments(p)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_export)
+
+    p = subparsers.add_parser(
+        "stream", help="frames as the audio arrives (a file at real-time pace, or PCM on stdin)"
+    )
+    p.add_argument("--workdir", required=True, metavar="RUN")
+    p.add_argument(
+        "--audio", default="-", help="an audio file, or - for raw mono 16 kHz PCM on stdin"
+    )
+    p.add_argument("--pcm", default="s16le", help="stdin sample format: s16le or f32le")
+    p.add_argument("--out", default="-", help="FILE.jsonl, FILE.npy, or - for stdout (jsonl)")
+    p.add_argument("--format", help="jsonl or npy (default: the suffix of --out)")
+    p.add_argument(
+        "--lookahead-ms",
+        type=float,
+        help="audio waited for after a frame (default: the model's own, so frames equal export's)",
+    )
+    p.add_argument("--chunk-ms", type=float, default=20.0, help="audio read per push")
+    p.add_argument(
+        "--no-pace", action="store_true", help="read a file as fast as possible, not in real time"
+    )
+    p.add_argument("--checkpoint", default="best", help="best, latest or a step number")
+    _add_sampling_arguments(p)
+    p.set_defaults(func=_stream)
 
     p = subparsers.add_parser("plot", help="PNG of the training and validation curves of a run")
     p.add_argument("workdir", metavar="RUN")

@@ -2,9 +2,9 @@
 
 synth dataset (espeak-ng speech + a face driven by it, with blendshapes) → train the shipped `tiny`
 config on landmarks and blendshapes together → eval on the held-out clips against the static
-baselines → export landmarks and blendshape curves for a sentence the model never heard → plot
-the curves. Every step is the same library call as its own `talkmesh` command, and a
-second run in the same folder resumes or reuses what is there.
+baselines → export landmarks, blendshape curves, an mp4 and an HTML viewer for a sentence the
+model never heard → plot the curves. Every step is the same library call as its own `talkmesh`
+command, and a second run in the same folder resumes or reuses what is there.
 """
 
 from __future__ import annotations
@@ -68,10 +68,12 @@ def run_demo(options: DemoOptions) -> dict:
     eval_json = workdir / "eval_test.json"
     write_results(summary, rows, eval_json, eval_json.with_suffix(".csv"))
     speech = speak_to_file(SENTENCE, workdir / "speech.wav")
-    exported, failed = export_landmarks(run, speech, workdir / "speech_landmarks.npy")
+    exported, failed = export_landmarks(
+        run, speech, workdir / "speech_landmarks", formats="npy,mp4,html"
+    )
     if failed:
         raise TalkmeshError(next(iter(failed.values())))
-    (landmarks, frames), (blendshapes, _) = exported
+    (landmarks, frames), (blendshapes, _), (video, _), (viewer, _) = exported
     lve = {method: values["lve"] for method, values in summary["metrics"].items()}
     curves = summary["blendshapes"]
     return {
@@ -82,6 +84,8 @@ def run_demo(options: DemoOptions) -> dict:
         "speech": str(speech),
         "landmarks": str(landmarks),
         "blendshapes": str(blendshapes),
+        "video": str(video),
+        "viewer": str(viewer),
         "frames": frames,
         "test_lve_cm": lve,
         "test_blendshape_mae": {m: curves[m]["mae_mean"] for m in ("model", "mean_blendshapes")},
@@ -103,6 +107,8 @@ def format_demo(result: dict) -> str:
             f"{result['test_jaw_open_correlation']:.3f}",
             f"export    {result['speech']} → {result['landmarks']} and {result['blendshapes']} "
             f"({result['frames']} frames, 25 fps)",
+            f"watch     {result['video']} (front and side views with the speech)",
+            f"          {result['viewer']} (open in a browser: rotate, play, scrub)",
             f"full metrics: {result['eval']}",
         ]
     )

@@ -32,14 +32,14 @@ def bucket_size(count: int, batch_size: int) -> int:
     return min(batch_size, 1 << max(0, count - 1).bit_length())
 
 
-def blend_weights(window: int, first: bool, last: bool) -> np.ndarray:
+def blend_weights(window: int, first: bool) -> np.ndarray:
     """[W] float32 cross-fade weights of a window: linear ramps over the W/5 overlap with its
-    neighbours (none at the first window's start or the last one's end)."""
+    neighbours (none at the first window's start; the last window's ramp lies past the end)."""
     weight = np.ones(window, np.float32)
     overlap = window // 5
     if overlap and not first:
         weight[:overlap] = np.linspace(0, 1, overlap + 2)[1:-1]
-    if overlap and not last:
+    if overlap:
         weight[-overlap:] = np.linspace(1, 0, overlap + 2)[1:-1]
     return weight
 
@@ -85,11 +85,9 @@ class Predictor:
         self._generate = jax.jit(batched, static_argnums=2)
 
     def window_starts(self, num_frames: int) -> list[int]:
-        """First frames of the windows covering [0, num_frames)."""
-        starts = [0]
-        while starts[-1] + self.window < num_frames:
-            starts.append(starts[-1] + self.hop)
-        return starts
+        """First frames of the windows covering [0, num_frames): every k · hop before the end, so
+        each frame in an overlap has both windows (and a stream knows which windows exist)."""
+        return list(range(0, max(1, num_frames), self.hop))
 
     def window_keys(self, indices: Iterable[int]) -> jnp.ndarray:
         """One key per window index (seed, index): [N] keys."""
@@ -169,7 +167,7 @@ class _WindowStream:
             return True
         if num_frames is None:
             num_frames = self.total_samples // SAMPLES_PER_FRAME
-        return (index - 1) * self.p.hop + self.p.window < num_frames
+        return index * self.p.hop < num_frames
 
     def _cut_window(self) -> Iterator[np.ndarray]:
         """Cuts the next window (zero-filled past the end of the audio); runs a batch once a
@@ -201,7 +199,7 @@ class _WindowStream:
         window = self.p.window
         if self.blend.shape[1:] != prediction.shape[1:]:
             self.blend = np.zeros((window, prediction.shape[1]), np.float32)
-        weight = blend_weights(window, index == 0, last)
+        weight = blend_weights(window, index == 0)
         self.blend += weight[:, None] * prediction
         self.weight += weight
         final = min(window, num_frames - self.emitted) if last else self.p.hop

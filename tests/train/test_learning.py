@@ -24,7 +24,8 @@ def test_tiny_config_learns_lip_sync(tmp_path, capsys):
     assert summary["blendshapes"]["jaw_open_correlation"] >= 0.9
     assert metrics["model"]["lve"] <= 0.5 * metrics["mean_face"]["lve"]
     assert metrics["model"]["lve"] < metrics["close_mouth_face"]["lve"]
-    assert "test LVE  model" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "test LVE  model" in printed
 
     landmarks = np.load(work / "speech_landmarks.npy")
     seconds = len(load_audio(work / "speech.wav")) / 16000
@@ -33,6 +34,8 @@ def test_tiny_config_learns_lip_sync(tmp_path, capsys):
     curves = np.load(work / "speech_landmarks.blendshapes.npy")
     assert curves.shape == (len(landmarks), 52) and curves[:, 25].std() > 0.02  # jawOpen moves
     assert (work / "curves.png").stat().st_size > 10_000
+    for name in ("speech_landmarks.mp4", "speech_landmarks.html"):
+        assert (work / name).stat().st_size > 10_000 and str(work / name) in printed
 
     data_stamp = (work / "data" / "dataset.json").stat().st_mtime_ns
     assert main(argv) == 0  # everything reused: no new data, training already finished

@@ -1,0 +1,174 @@
+"""`talkmesh stream`: audio from a file (at real-time pace) or raw 16 kHz PCM on stdin, through a
+`Streamer`, frames written as they are ready: JSON lines (one frame per line) or .npy (a file:
+one array [T, V, 3], header last; stdout: one array per block, read with repeated np.load)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from talkmesh_jax import FPS, SAMPLE_RATE, TalkmeshError
+from talkmesh_jax.facemesh import BLENDSHAPE_NAMES
+from talkmesh_jax.fileio import PendingPath
+from talkmesh_jax.formats.arrays import NpyStream
+from talkmesh_jax.media import stream_audio
+from talkmesh_jax.streaming import LatencyMeter, Streamer
+
+PCM_DTYPES = {"s16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}
+STREAM_FORMATS = ("jsonl", "npy")
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    audio: str = "-"  # a file, or "-": raw mono 16 kHz PCM on stdin
+    out: str = "-"  # a .jsonl or .npy file, or "-": stdout
+    format: str | None = None  # jsonl | npy (None: the suffix of out, else jsonl)
+    lookahead_ms: float | None = None  # None: the model's own (exact)
+    chunk_ms: float = 20.0
+    pace: bool = True  # a file is read at real-time pace
+    pcm: str = "s16le"
+
+
+def stdin_chunks(stream: BinaryIO, pcm: str, chunk_samples: int) -> Iterator[np.ndarray]:
+    """Raw PCM from a binary stream → float32 chunks as they arrive (the last one shorter)."""
+    dtype = PCM_DTYPES[pcm]
+    scale = 1.0 / 32768.0 if pcm == "s16le" else 1.0
+    left = b""
+    while (
+        data := stream.read1(chunk_samples * dtype.itemsize)
+        if hasattr(stream, "read1")
+        else (stream.read(chunk_samples * dtype.itemsize))
+    ):
+        data = left + data
+        usable = len(data) // dtype.itemsize * dtype.itemsize
+        left = data[usable:]
+        if usable:
+            yield np.frombuffer(data[:usable], dtype).astype(np.float32) * scale
+
+
+def paced(chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """Yields each chunk no earlier than the moment its audio would have been spoken."""
+    start, samples = time.perf_counter(), 0
+    for chunk in chunks:
+        samples += len(chunk)
+        delay = start + samples / SAMPLE_RATE - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        yield chunk
+
+
+class FrameSink:
+    """Frames out as JSON lines or .npy, to a file (atomically) or stdout."""
+
+    def __init__(self, out: str, fmt: str, num_vertices: int | None):
+        self.fmt, self.frames = fmt, 0
+        self.pending = None if out == "-" else PendingPath(out)
+        self.file = sys.stdout.buffer if out == "-" else open(self.pending.tmp, "wb")
+        self.npy = None
+        if fmt == "npy" and self.pending is not None:
+            shape = (num_vertices, 3) if num_vertices else (len(BLENDSHAPE_NAMES),)
+            self.npy = NpyStream(self.file, shape)
+
+    def write(self, block: dict[str, np.ndarray]) -> None:
+        count = len(next(iter(block.values())))
+        if count == 0:
+            return
+        main = block.get("landmarks", block.get("blendshapes"))
+        if self.npy is not None:
+            self.npy.write(main)
+        elif self.fmt == "npy":
+            np.save(self.file, main.astype(np.float32))
+        else:
+            lines = []
+            for i in range(count):
+                t = self.frames + i
+                row: dict = {"frame": t, "time_s": round(t / FPS, 3)}
+                if "landmarks" in block:
+                    row["landmarks"] = np.round(
+                        block["landmarks"][i].astype(np.float64), 6
+                    ).tolist()
+                if "blendshapes" in block:
+                    values = np.round(block["blendshapes"][i].astype(np.float64), 6).tolist()
+                    row["blendshapes"] = dict(zip(BLENDSHAPE_NAMES, values, strict=False))
+                lines.append(json.dumps(row) + "\n")
+            self.file.write("".join(lines).encode())
+        self.file.flush()
+        self.frames += count
+
+    def close(self) -> Path | None:
+        if self.npy is not None:
+            self.npy.close()
+        elif self.pending is not None:
+            self.file.close()
+        return self.pending.commit() if self.pending is not None else None
+
+    def discard(self) -> None:
+        if self.pending is not None:
+            self.file.close()
+            self.pending.discard()
+
+
+def stream_format(options: StreamOptions) -> str:
+    if options.format is not None:
+        if options.format not in STREAM_FORMATS:
+            raise TalkmeshError(f"--format {options.format!r}: use one of {STREAM_FORMATS}")
+        return options.format
+    suffix = Path(options.out).suffix.lstrip(".")
+    if options.out != "-" and suffix not in STREAM_FORMATS:
+        raise TalkmeshError(f"{options.out}: the output of stream is .jsonl or .npy")
+    return suffix if options.out != "-" else "jsonl"
+
+
+def audio_chunks(options: StreamOptions) -> Iterable[np.ndarray]:
+    chunk = max(1, int(options.chunk_ms * SAMPLE_RATE / 1000))
+    if options.pcm not in PCM_DTYPES:
+        raise TalkmeshError(f"--pcm {options.pcm!r}: use one of {sorted(PCM_DTYPES)}")
+    if options.audio == "-":
+        return stdin_chunks(sys.stdin.buffer, options.pcm, chunk)
+    pieces = _rechunk(stream_audio(options.audio, chunk_seconds=1.0), chunk)
+    return paced(pieces) if options.pace else pieces
+
+
+def _rechunk(chunks: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    for chunk in chunks:
+        for i in range(0, len(chunk), size):
+            yield chunk[i : i + size]
+
+
+def run_stream(streamer: Streamer, chunks: Iterable[np.ndarray], sink: FrameSink) -> dict:
+    """Pushes every chunk, writes what comes out → {frames, seconds, wall_s, rtf, latency_ms}."""
+    meter, total = LatencyMeter(), 0
+    start = time.perf_counter()
+    try:
+        for chunk in chunks:
+            total += len(chunk)
+            meter.pushed(total, time.perf_counter())
+            first = streamer.emitted
+            block = streamer.push(chunk)
+            meter.returned(first, streamer.emitted - first, time.perf_counter())
+            sink.write(block)
+        if total == 0:
+            raise TalkmeshError("stdin: no audio samples")
+        first = streamer.emitted
+        sink.write(streamer.flush())
+        meter.returned(first, streamer.emitted - first, time.perf_counter())
+    except BaseException:
+        sink.discard()
+        raise
+    wall = time.perf_counter() - start
+    return {
+        "frames": streamer.emitted,
+        "seconds": total / SAMPLE_RATE,
+        "wall_s": wall,
+        "rtf": (total / SAMPLE_RATE) / max(wall, 1e-9),
+        "lookahead_ms": streamer.lookahead_ms,
+        "latency_ms": meter.summary_ms(),
+        "out": sink.close(),
+    }
