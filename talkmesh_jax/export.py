@@ -66,13 +66,18 @@ def audio_inputs(source: Path, out: Path, formats: tuple[str, ...]) -> list[tupl
 
 def run_triangles(workdir: Path, num_vertices: int | None) -> np.ndarray | None:
     """[F, 3] int32 triangles of the run's faces: RUN/reference/triangles.npy (saved from a mesh
-    dataset's template.obj), MediaPipe's canonical triangles for landmarks, else None."""
+    dataset's template.obj), MediaPipe's canonical triangles for landmarks, the template.obj of
+    the run's dataset (runs made before triangles were saved), else None."""
     saved = workdir / "reference" / "triangles.npy"
     if saved.exists():
         return np.load(saved)
     if num_vertices in (468, 478):
         return canonical_face()["triangles"]
-    return None
+    from talkmesh_jax.config import load_config
+    from talkmesh_jax.data.dataset import template_triangles
+
+    dataset = load_config(workdir / "config.json").data.dataset
+    return template_triangles(Path(dataset)) if dataset else None
 
 
 def face_info(predictor: Predictor, triangles: np.ndarray | None, audio: Path) -> FaceInfo:

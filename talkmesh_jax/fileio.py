@@ -13,6 +13,12 @@ from pathlib import Path
 from talkmesh_jax import TalkmeshError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 class PendingPath:
     """A temporary file (or folder, `folder=True`) beside `path`, moved onto `path` by `commit()`
     or deleted by `discard()`: a reader never sees half of it. The temporary name keeps the
@@ -28,6 +34,8 @@ class PendingPath:
             fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=self.target.parent)
             os.close(fd)
             self.tmp = Path(name)
+        # mkstemp/mkdtemp make private files; outputs get the usual permissions (umask applies)
+        self.tmp.chmod((0o777 if folder else 0o666) & ~_umask())
 
     def commit(self) -> Path:
         if self.tmp.is_dir():

@@ -167,3 +167,22 @@ def test_no_seam_at_window_joins(trained_run, tmp_path):
     seams = seam_figures(predictor, write_long_wav(tmp_path / "a.wav", 120), tmp_path / "out")
     assert seams["frames"] == 3000
     assert seams["join_step_max_cm"] <= 1.5 * seams["other_step_max_cm"]
+
+
+def test_mesh_triangles_come_from_the_dataset_template(tmp_path):
+    """A mesh run's OBJ/mp4/html use its template's triangles: saved in the run at the start, or
+    read from the run's dataset for runs made before."""
+    from talkmesh_jax.data.synth_mesh import subdivision, write_obj
+    from talkmesh_jax.export import run_triangles
+
+    matrix, triangles = subdivision(1)
+    data = tmp_path / "data"
+    data.mkdir()
+    write_obj(data / "template.obj", np.zeros((len(matrix), 3)), triangles)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"data": {"dataset": str(data)}}))
+    np.testing.assert_array_equal(run_triangles(run, len(matrix)), triangles)
+    (run / "reference").mkdir()
+    np.save(run / "reference" / "triangles.npy", triangles[:5])
+    assert len(run_triangles(run, len(matrix))) == 5

@@ -281,3 +281,12 @@ def write_split(path: str | os.PathLike, split: dict[str, str]) -> None:
     """Writes `train_test_split.txt` in the original's format, atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text("".join(f"{name}.npy\t{part}\n" for name, part in sorted(split.items())))
+
+
+def template_triangles(root: Path) -> np.ndarray | None:
+    """[F, 3] int32 triangles of a mesh dataset's template.obj (its `f` lines), or None."""
+    template = root / "template.obj"
+    if not template.exists():
+        return None
+    faces = [line.split()[1:4] for line in template.read_text().splitlines() if line[:2] == "f "]
+    return np.asarray([[int(v.split("/")[0]) - 1 for v in face] for face in faces], np.int32)

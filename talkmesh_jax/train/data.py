@@ -9,7 +9,7 @@ import ml_collections
 import numpy as np
 
 from talkmesh_jax import TalkmeshError
-from talkmesh_jax.data.dataset import Dataset
+from talkmesh_jax.data.dataset import Dataset, template_triangles
 from talkmesh_jax.data.packed import PackedClips, load_packed
 from talkmesh_jax.data.packing import pack_dataset
 from talkmesh_jax.data.windows import WindowSpec, create_batcher
@@ -149,7 +149,7 @@ def prepare(
         saved = dict(faces)
         if train.blendshapes is not None:
             saved["mean_blendshapes"] = mean_blendshapes(train)
-        triangles = dataset_triangles(dataset)
+        triangles = template_triangles(dataset.root)
         if triangles is not None:
             saved["triangles"] = triangles  # export draws meshes with them
         for name, array in saved.items():
@@ -158,15 +158,6 @@ def prepare(
     reference = target_reference(faces, config.model.output_type)
     regions = dataset_regions(dataset, count)
     return RunData(train, valid, faces, reference, regions)
-
-
-def dataset_triangles(dataset) -> np.ndarray | None:
-    """[F, 3] int32 triangles of a mesh dataset's template.obj (its `f` lines), or None."""
-    template = dataset.root / "template.obj"
-    if not template.exists():
-        return None
-    faces = [line.split()[1:4] for line in template.read_text().splitlines() if line[:2] == "f "]
-    return np.asarray([[int(v.split("/")[0]) - 1 for v in face] for face in faces], np.int32)
 
 
 def window_spec(config: ml_collections.ConfigDict, batch_size: int, train: bool) -> WindowSpec:

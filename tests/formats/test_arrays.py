@@ -70,3 +70,15 @@ def test_csv_landmarks_and_live_link_face_curves(tmp_path, talking_face, face_in
 def test_timecode():
     assert timecode(0, 25) == "00:00:00:00.000"
     assert timecode(25 * 3661 + 24, 25) == "01:01:01:24.000"
+
+
+def test_outputs_get_ordinary_permissions(tmp_path, talking_face, face_info):
+    """Written under a private temporary name, but the final file is readable by others (umask)."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        (path, _) = write_all(NpyWriter(tmp_path / "out.npy", face_info), talking_face)
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
