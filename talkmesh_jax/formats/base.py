@@ -31,10 +31,13 @@ class FrameWriter(abc.ABC):
     folder) under a temporary name; `finish` moves it into place, `discard` removes it."""
 
     needs_landmarks = False
+    needs_triangles = False
 
     def __init__(self, target: Path, face: FaceInfo):
         if self.needs_landmarks and face.num_vertices is None:
             raise TalkmeshError(f"{target}: this run predicts no landmarks to draw")
+        if self.needs_triangles and face.triangles is None:
+            raise TalkmeshError(f"{target}: no triangles known for this run's faces")
         self.target, self.face = target, face
         self.frames = 0
 

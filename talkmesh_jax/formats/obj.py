@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-from talkmesh_jax import TalkmeshError
 from talkmesh_jax.facemesh import canonical_face
 from talkmesh_jax.fileio import PendingPath
 from talkmesh_jax.formats.base import FaceInfo, FrameWriter
@@ -33,12 +32,10 @@ def read_obj_vertices(path: Path) -> np.ndarray:
 class ObjSequenceWriter(FrameWriter):
     """OUT_obj/: OUT_000001.obj … one per frame (vertices in cm, 6 decimals)."""
 
-    needs_landmarks = True
+    needs_landmarks = needs_triangles = True
 
     def __init__(self, target: Path, face: FaceInfo):
         super().__init__(target, face)
-        if face.triangles is None:
-            raise TalkmeshError(f"{target}: no triangles known for this run's faces")
         self.pending = PendingPath(obj_folder(target), folder=True)
         self.stem = target.stem
         uv = None

@@ -28,12 +28,10 @@ AUDIO_BLOCK = 3 * 2**16  # bytes per base64 block (a multiple of 3, so blocks jo
 class HtmlViewerWriter(FrameWriter):
     """OUT.html (see the module docstring)."""
 
-    needs_landmarks = True
+    needs_landmarks = needs_triangles = True
 
     def __init__(self, target: Path, face: FaceInfo):
         super().__init__(target, face)
-        if face.triangles is None:
-            raise TalkmeshError(f"{target}: no triangles known for this run's faces")
         self.pending = PendingPath(target)
         self.out = open(self.pending.tmp, "w", encoding="utf-8")
         title = html.escape(face.title or target.stem)
