@@ -59,17 +59,20 @@ def _eval(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     import sys
 
+    from tqdm import tqdm
+
     from talkmesh_jax.export import export_landmarks
 
     inputs = []
 
-    def report(source: Path, files, reason) -> None:
+    def report(source: Path, files, reason) -> None:  # tqdm.write: above the progress bar
         inputs.append(source)
         if reason is not None:
-            print(f"talkmesh: error: {reason}", file=sys.stderr)
+            tqdm.write(f"talkmesh: error: {reason}", file=sys.stderr)
             return
         frames = files[0][1] if files else 0
-        print(f"{source}: {frames} frames → " + ", ".join(str(path) for path, _ in files))
+        paths = ", ".join(str(path) for path, _ in files)
+        tqdm.write(f"{source}: {frames} frames → {paths}", file=sys.stdout)
 
     _, failed = export_landmarks(
         args.workdir,

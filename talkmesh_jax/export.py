@@ -109,12 +109,21 @@ def export_landmarks(
     _, predictor, _ = open_run(workdir, checkpoint, seed, temperature)
     triangles = run_triangles(Path(workdir), predictor.layout.num_landmarks)
     total = sum(_duration(source) for source, _ in pairs)
-    bar = tqdm(total=round(total, 1), unit="s", desc="export", disable=not show_progress)
+    bar = tqdm(
+        total=total,
+        desc="export",
+        bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s of audio [{elapsed}<{remaining}]",
+        disable=not show_progress,
+    )
     written, failed = [], {}
+
+    def advance(seconds: float) -> None:  # probed durations can be a little short
+        bar.update(max(0.0, min(seconds, bar.total - bar.n)))
+
     with bar:
         for source, base in pairs:
             try:
-                files = export_one(predictor, triangles, source, base, chosen, bar.update)
+                files = export_one(predictor, triangles, source, base, chosen, advance)
             except TalkmeshError as err:
                 failed[source] = str(err)
                 if on_result is not None:
