@@ -13,7 +13,7 @@ memory does not grow with the length; outputs appear only when their input succe
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ from talkmesh_jax.runs import open_run
 SILENCE_PEAK = 1e-4  # −80 dBFS: quieter than this everywhere is no speech at all
 
 
-def output_base(out: Path, formats: tuple[str, ...]) -> Path:
+def output_base(out: Path) -> Path:
     """OUT without a format suffix: speech.npy → speech (each format adds its own)."""
     return out.with_suffix("") if out.suffix.lower().lstrip(".") in WRITERS else out
 
@@ -39,12 +39,12 @@ def format_target(base: Path, name: str) -> Path:
     return base.with_name(f"{base.name}.{name}")
 
 
-def audio_inputs(source: Path, out: Path, formats: tuple[str, ...]) -> list[tuple[Path, Path]]:
+def audio_inputs(source: Path, out: Path) -> list[tuple[Path, Path]]:
     """(input, output base) pairs: one file, or every audio/video file of a folder."""
     if source.is_file():
         if out.is_dir():
             return [(source, out / source.stem)]
-        return [(source, output_base(out, formats))]
+        return [(source, output_base(out))]
     if not source.is_dir():
         raise TalkmeshError(f"{source}: no such file or directory")
     suffixes = AUDIO_SUFFIXES + VIDEO_SUFFIXES
@@ -105,7 +105,7 @@ def export_landmarks(
     after each input. `seed` and `temperature` drive sampling models (MeshTalk: the same seed
     gives the same face)."""
     chosen = parse_formats(formats, Path(out))
-    pairs = audio_inputs(Path(audio), Path(out), chosen)
+    pairs = audio_inputs(Path(audio), Path(out))
     _, predictor, _ = open_run(workdir, checkpoint, seed, temperature)
     triangles = run_triangles(Path(workdir), predictor.layout.num_landmarks)
     total = sum(_duration(source) for source, _ in pairs)
@@ -186,8 +186,3 @@ def _checked_audio(source: Path, advance: Callable[[float], object]) -> Iterator
         raise TalkmeshError(
             f"{source}: the audio is silent (peak below −80 dBFS), nothing to animate"
         )
-
-
-def chunks_of(audio: np.ndarray, size: int) -> Iterable[np.ndarray]:
-    """[S] → pieces of `size` samples (the last one shorter)."""
-    return (audio[i : i + size] for i in range(0, len(audio), size))

@@ -16,6 +16,7 @@ on how windows are batched (offline, streaming, another batch size).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 
 import jax
@@ -84,10 +85,16 @@ class Predictor:
 
         self._generate = jax.jit(batched, static_argnums=2)
 
+    def window_needed(self, index: int, num_frames: int) -> bool:
+        """Whether window `index` (first frame index · hop) is in the cover of [0, num_frames): the
+        first, and every one that starts before the end, so each frame in an overlap has both
+        windows (and a stream knows which windows exist)."""
+        return index == 0 or index * self.hop < num_frames
+
     def window_starts(self, num_frames: int) -> list[int]:
-        """First frames of the windows covering [0, num_frames): every k · hop before the end, so
-        each frame in an overlap has both windows (and a stream knows which windows exist)."""
-        return list(range(0, max(1, num_frames), self.hop))
+        """First frames of the windows covering [0, num_frames)."""
+        needed = itertools.takewhile(lambda k: self.window_needed(k, num_frames), itertools.count())
+        return [k * self.hop for k in needed]
 
     def window_keys(self, indices: Iterable[int]) -> jnp.ndarray:
         """One key per window index (seed, index): [N] keys."""
@@ -107,15 +114,6 @@ class Predictor:
             output = self._generate(self.variables, jnp.asarray(padded), self.window, keys)
             outputs.append(np.asarray(output, np.float32)[: len(chunk)])
         return np.concatenate(outputs)
-
-    def warm_up(self) -> None:
-        """Compiles every batch shape (one per bucket) before the first file."""
-        size = 1
-        while True:
-            self.generate_windows(np.zeros((size, self.window * SAMPLES_PER_FRAME), np.float32))
-            if size >= self.batch_size:
-                return
-            size = min(2 * size, self.batch_size)
 
     def stream(self, chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """Audio chunks ([n] float32 16 kHz, any sizes) → blocks of final target vectors [m, D]
@@ -163,11 +161,9 @@ class _WindowStream:
     def _needed(self, index: int, num_frames: int | None = None) -> bool:
         """Whether window `index` is part of the cover of `num_frames` frames (None: of the audio
         so far, which the final length can only exceed)."""
-        if index == 0:
-            return True
         if num_frames is None:
             num_frames = self.total_samples // SAMPLES_PER_FRAME
-        return index * self.p.hop < num_frames
+        return self.p.window_needed(index, num_frames)
 
     def _cut_window(self) -> Iterator[np.ndarray]:
         """Cuts the next window (zero-filled past the end of the audio); runs a batch once a

@@ -23,23 +23,26 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".m4a", ".aac", ".opus")
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v")
 
 
-def _tool(name: str) -> str:
+def tool_path(name: str) -> str:
+    """The path of ffmpeg or ffprobe; missing is a TalkmeshError saying how to install it."""
     path = shutil.which(name)
     if path is None:
         raise TalkmeshError(f"{name} not found on PATH (install ffmpeg: apt-get install ffmpeg)")
     return path
 
 
-def _last_line(stderr: bytes, path: Path) -> str:
+def last_error_line(stderr: bytes, path: Path) -> str:
+    """The last non-empty line of a tool's stderr, without a leading `path: `."""
     lines = [line.strip() for line in stderr.decode(errors="replace").splitlines() if line.strip()]
     line = lines[-1] if lines else "unknown error"
     return line.removeprefix(f"{path}: ")
 
 
-def _run(args: list[str], path: Path, what: str) -> bytes:
+def run_tool(args: list[str], path: Path, what: str) -> bytes:
+    """Runs a tool on `path` → its stdout; a failure is `path: <what> failed: <its last line>`."""
     result = subprocess.run(args, capture_output=True, check=False)
     if result.returncode != 0:
-        raise TalkmeshError(f"{path}: {what} failed: {_last_line(result.stderr, path)}")
+        raise TalkmeshError(f"{path}: {what} failed: {last_error_line(result.stderr, path)}")
     return result.stdout
 
 
@@ -68,9 +71,9 @@ def probe(path: str | os.PathLike) -> MediaInfo:
     path = Path(path)
     if not path.is_file():
         raise TalkmeshError(f"{path}: no such file")
-    out = _run(
-        [_tool("ffprobe"), "-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
-        + [str(path)],
+    out = run_tool(
+        [tool_path("ffprobe"), "-v", "error", "-print_format", "json", "-show_format"]
+        + ["-show_streams", str(path)],
         path,
         "probing",
     )
@@ -95,7 +98,7 @@ def probe(path: str | os.PathLike) -> MediaInfo:
 
 
 def _decode_args(path: Path, sample_rate: int) -> list[str]:
-    return [_tool("ffmpeg"), "-nostdin", "-v", "error", "-xerror", "-i", str(path)] + [
+    return [tool_path("ffmpeg"), "-nostdin", "-v", "error", "-xerror", "-i", str(path)] + [
         "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sample_rate),
         "-f", "f32le", "-acodec", "pcm_f32le", "-",
     ]  # fmt: skip
@@ -129,7 +132,8 @@ def stream_audio(
             code = process.wait()
         if code != 0:
             stderr.seek(0)
-            raise TalkmeshError(f"{path}: decoding audio failed: {_last_line(stderr.read(), path)}")
+            reason = last_error_line(stderr.read(), path)
+            raise TalkmeshError(f"{path}: decoding audio failed: {reason}")
     if total == 0:
         raise TalkmeshError(f"{path}: no audio samples decoded")
 
@@ -172,8 +176,8 @@ def normalise_video(
     yielding a silently shortened video.
     """
     source = Path(source)
-    _run(
-        [_tool("ffmpeg"), "-nostdin", "-v", "error", "-xerror", "-y", "-i", str(source)]
+    run_tool(
+        [tool_path("ffmpeg"), "-nostdin", "-v", "error", "-xerror", "-y", "-i", str(source)]
         + ["-map", "0:v:0", "-map", "0:a:0?", "-vf", f"fps={fps}", "-c:v", "libx264"]
         + ["-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p"]
         + ["-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", str(target)],

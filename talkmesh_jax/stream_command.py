@@ -40,12 +40,9 @@ def stdin_chunks(stream: BinaryIO, pcm: str, chunk_samples: int) -> Iterator[np.
     """Raw PCM from a binary stream → float32 chunks as they arrive (the last one shorter)."""
     dtype = PCM_DTYPES[pcm]
     scale = 1.0 / 32768.0 if pcm == "s16le" else 1.0
+    read = getattr(stream, "read1", stream.read)  # read1: what has arrived so far
     left = b""
-    while (
-        data := stream.read1(chunk_samples * dtype.itemsize)
-        if hasattr(stream, "read1")
-        else (stream.read(chunk_samples * dtype.itemsize))
-    ):
+    while data := read(chunk_samples * dtype.itemsize):
         data = left + data
         usable = len(data) // dtype.itemsize * dtype.itemsize
         left = data[usable:]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from talkmesh_jax import SAMPLES_PER_FRAME
+from talkmesh_jax import SAMPLE_RATE, SAMPLES_PER_FRAME
 from talkmesh_jax.inference import Predictor, blend_weights
 
 PERTURBATION_TOLERANCE = 1e-5  # relative change of a frame that counts as "it saw that audio"
@@ -74,7 +74,7 @@ class Streamer:
 
     @property
     def lookahead_ms(self) -> float:
-        return 1000.0 * self.lookahead * SAMPLES_PER_FRAME / 16000
+        return 1000.0 * self.lookahead * SAMPLES_PER_FRAME / SAMPLE_RATE
 
     def push(self, pcm: np.ndarray) -> dict[str, np.ndarray]:
         if self.done:
@@ -93,8 +93,7 @@ class Streamer:
         if upto <= self.emitted:
             return self.p.split(np.zeros((0, self.p.layout.dim), np.float32))
         window, hop = self.p.window, self.p.hop
-        first = max(0, -(-(self.emitted - window + 1) // hop))  # windows covering [emitted, upto)
-        last = (upto - 1) // hop
+        first, last = self._first_window_covering(self.emitted), (upto - 1) // hop
         predictions = self.p.generate_windows(
             np.stack([self._window_audio(k) for k in range(first, last + 1)]), first
         )
@@ -108,8 +107,12 @@ class Streamer:
             )
             weights[lo - self.emitted : hi - self.emitted] += w
         self.emitted = upto
-        self._drop_audio_before(max(0, -(-(upto - window + 1) // hop)) * hop)
+        self._drop_audio_before(self._first_window_covering(upto) * hop)
         return self.p.split(total / weights[:, None])
+
+    def _first_window_covering(self, frame: int) -> int:
+        """The first window whose frames [k · hop, k · hop + W) include `frame`."""
+        return max(0, -(-(frame - self.p.window + 1) // self.p.hop))
 
     def _window_audio(self, k: int) -> np.ndarray:
         """Window k's audio so far, zero-filled to W frames."""

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from talkmesh_jax.bench.export import seam_figures, write_long_wav
+from talkmesh_jax.bench.export import peak_rss_mb, seam_figures, write_long_wav
 from talkmesh_jax.cli import main
 from talkmesh_jax.media import write_wav
 from talkmesh_jax.runs import open_run
@@ -137,27 +137,12 @@ def test_stream_reads_pcm_from_stdin(trained_run, speech, tmp_path):
     assert np.concatenate(blocks).shape == (80, 478, 3) and len(blocks) > 10
 
 
-MEMORY_SCRIPT = """
-import resource, sys
-from pathlib import Path
-from talkmesh_jax.export import export_one
-from talkmesh_jax.runs import open_run
-predictor = open_run(sys.argv[1])[1]
-export_one(predictor, None, Path(sys.argv[2]), Path(sys.argv[3]), ("npy",))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-"""
-
-
-def _peak_mb(run, wav, out) -> float:
-    args = [sys.executable, "-c", MEMORY_SCRIPT, str(run), str(wav), str(out)]
-    return float(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
-
-
 def test_memory_does_not_grow_with_length(trained_run, tmp_path):
     """1 min and 12 min of audio: the peak differs by far less than the 12-minute output itself
     (18,000 frames × 478 × 3 floats = 103 MB) — nothing per frame is kept."""
-    short = _peak_mb(trained_run, write_long_wav(tmp_path / "1.wav", 60), tmp_path / "o1")
-    long = _peak_mb(trained_run, write_long_wav(tmp_path / "12.wav", 720), tmp_path / "o12")
+    run = str(trained_run)
+    short = peak_rss_mb(run, write_long_wav(tmp_path / "1.wav", 60), tmp_path / "o1")
+    long = peak_rss_mb(run, write_long_wav(tmp_path / "12.wav", 720), tmp_path / "o12")
     assert np.load(tmp_path / "o12.npy", mmap_mode="r").shape == (18000, 478, 3)
     assert long - short < 40, (short, long)
 

@@ -37,7 +37,7 @@ from talkmesh_jax.inference import Predictor
 from talkmesh_jax.media import load_audio
 from talkmesh_jax.models.build import build_family
 from talkmesh_jax.stream_command import paced, run_stream
-from talkmesh_jax.streaming import Streamer
+from talkmesh_jax.streaming import Streamer, measure_lookahead
 
 MODELS = {"tiny": [], "original_defaults": ["model.audio_encoder.checkpoint=None"]}
 CONFIG_OF = {"tiny": "tiny", "original_defaults": "original"}
@@ -146,8 +146,9 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
-def _peak_rss_mb(workdir: str | None, wav: Path, out: Path) -> float:
-    args = [sys.executable, "-c", MEMORY_SCRIPT, workdir or "-", str(wav), str(out)]
+def peak_rss_mb(workdir: str | None, wav: Path, base: Path) -> float:
+    """Peak RSS (MB) of a fresh process exporting `wav` to base.npy with RUN (None: random tiny)."""
+    args = [sys.executable, "-c", MEMORY_SCRIPT, workdir or "-", str(wav), str(base)]
     result = subprocess.run(args, capture_output=True, text=True, check=True)
     return float(result.stdout.strip().splitlines()[-1])
 
@@ -202,7 +203,7 @@ def run_export_bench(bench: ExportBenchConfig, progress: bool = True) -> dict:
         streaming = open_run(bench.workdir)[1] if bench.workdir else random_predictor("tiny")
         say(f"streaming {bench.stream_seconds:g} s at real-time pace (three look-aheads) …")
         short = write_long_wav(tmp / "short.wav", bench.stream_seconds, seed=1)
-        own = Streamer(streaming).lookahead
+        own = measure_lookahead(streaming)
         lookaheads = sorted({own, min(own, 4), min(own, 3)}, reverse=True)
         stream = _stream_figures(streaming, short, lookaheads)
         results["stream"] = stream
@@ -215,7 +216,7 @@ def run_export_bench(bench: ExportBenchConfig, progress: bool = True) -> dict:
             say(f"peak memory of a {minutes:g} min export …")
             long = write_long_wav(tmp / f"{minutes:g}min.wav", 60 * minutes)
             key = f"peak_rss_mb_{minutes:g}min"
-            results[key] = _peak_rss_mb(bench.workdir, long, tmp / f"{minutes:g}min_out.npy")
+            results[key] = peak_rss_mb(bench.workdir, long, tmp / f"{minutes:g}min_out")
             long.unlink()
         say(f"seams of a {bench.seam_minutes:g} min export …")
         seam_wav = write_long_wav(tmp / "seams.wav", 60 * bench.seam_minutes, seed=2)

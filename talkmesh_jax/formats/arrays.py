@@ -10,7 +10,6 @@ from typing import BinaryIO
 
 import numpy as np
 
-from talkmesh_jax.facemesh import BLENDSHAPE_NAMES
 from talkmesh_jax.fileio import PendingPath
 from talkmesh_jax.formats.base import FaceInfo, FrameWriter
 
@@ -224,9 +223,3 @@ class JsonWriter(_TextWriter):
 
 def _json_head(head: dict) -> str:
     return json.dumps(head, indent=1)[:-2] + ',\n"frames": [\n'
-
-
-def mediapipe_name(live_link_name: str) -> str:
-    """EyeBlinkLeft → eyeBlinkLeft (MediaPipe's spelling); for readers of Live Link CSVs."""
-    name = live_link_name[:1].lower() + live_link_name[1:]
-    return name if name in BLENDSHAPE_NAMES else ""

@@ -15,7 +15,7 @@ from talkmesh_jax import TalkmeshError
 from talkmesh_jax.facemesh import region_indices, tesselation_edges
 from talkmesh_jax.fileio import PendingPath
 from talkmesh_jax.formats.base import FaceInfo, FrameWriter
-from talkmesh_jax.media import _last_line, _tool
+from talkmesh_jax.media import last_error_line, tool_path
 
 PANEL = 360  # pixels, each view is PANEL × PANEL
 TITLE_BAR = 28
@@ -77,7 +77,7 @@ class Mp4Writer(FrameWriter):
         self.pending = PendingPath(target)
         self.stderr = tempfile.TemporaryFile()
         height, width = TITLE_BAR + PANEL, 2 * PANEL
-        args = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-y", "-f", "rawvideo"]
+        args = [tool_path("ffmpeg"), "-nostdin", "-v", "error", "-y", "-f", "rawvideo"]
         args += ["-pix_fmt", "bgr24", "-s", f"{width}x{height}", "-r", str(face.fps), "-i", "-"]
         args += ["-i", str(face.audio), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "libx264"]
         args += ["-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", "-c:a", "aac"]
@@ -102,7 +102,7 @@ class Mp4Writer(FrameWriter):
     def _fail(self):
         self.process.wait()
         self.stderr.seek(0)
-        reason = _last_line(self.stderr.read(), self.pending.tmp)
+        reason = last_error_line(self.stderr.read(), self.pending.tmp)
         raise TalkmeshError(f"{self.target}: writing the video failed: {reason}")
 
     def finish(self) -> list[Path]:

@@ -10,17 +10,15 @@ from __future__ import annotations
 import base64
 import html
 import json
-import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from talkmesh_jax import TalkmeshError
 from talkmesh_jax.facemesh import resource_path
 from talkmesh_jax.fileio import PendingPath
 from talkmesh_jax.formats.base import FaceInfo, FrameWriter
-from talkmesh_jax.media import _last_line, _tool
+from talkmesh_jax.media import run_tool, tool_path
 
 AUDIO_BLOCK = 3 * 2**16  # bytes per base64 block (a multiple of 3, so blocks join)
 
@@ -70,12 +68,9 @@ class HtmlViewerWriter(FrameWriter):
     def _write_audio(self) -> None:
         source = self.face.audio
         with tempfile.NamedTemporaryFile(suffix=".mp3") as mp3:
-            args = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-y", "-i", str(source)]
+            args = [tool_path("ffmpeg"), "-nostdin", "-v", "error", "-y", "-i", str(source)]
             args += ["-map", "0:a:0", "-vn", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "64k"]
-            result = subprocess.run(args + [mp3.name], capture_output=True, check=False)
-            if result.returncode != 0:
-                reason = _last_line(result.stderr, source)
-                raise TalkmeshError(f"{source}: encoding the audio for the viewer failed: {reason}")
+            run_tool(args + [mp3.name], source, "encoding the audio for the viewer")
             with open(mp3.name, "rb") as f:
                 while data := f.read(AUDIO_BLOCK):
                     encoded = base64.b64encode(data).decode("ascii")
