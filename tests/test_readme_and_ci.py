@@ -32,3 +32,20 @@ def test_readme_python_example_runs(tmp_path) -> None:
     for block in blocks:
         code = block.replace("/tmp/talkmesh-example", str(tmp_path / "example"))
         exec(compile(code, "README.md", "exec"), {})
+
+
+def test_every_subpackage_is_installed():
+    """`pip install .` (not editable) ships only the packages pyproject lists: a new subpackage
+    missing there imports in the dev checkout and fails on a user's install."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    listed = set(
+        tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(root).parts)
+        for init in (root / "talkmesh_jax").rglob("__init__.py")
+    }
+    assert found <= listed, sorted(found - listed)
