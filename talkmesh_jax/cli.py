@@ -19,6 +19,7 @@ from talkmesh_jax.cli_train import (
     add_bench_train,
     add_model_commands,
 )
+from talkmesh_jax.cli_whisper import add_whisper_commands
 
 
 def _report(args: argparse.Namespace, results: dict, format_table) -> int:
@@ -135,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_data_commands(subparsers)
     add_model_commands(subparsers)
+    add_whisper_commands(subparsers)
     _add_bench(subparsers)
     return parser
 

