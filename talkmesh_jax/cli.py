@@ -19,7 +19,7 @@ from talkmesh_jax.cli_train import (
     add_bench_train,
     add_model_commands,
 )
-from talkmesh_jax.cli_whisper import add_whisper_commands
+from talkmesh_jax.cli_whisper import add_bench_whisper_context, add_whisper_commands
 
 
 def _report(args: argparse.Namespace, results: dict, format_table) -> int:
@@ -125,6 +125,7 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> None:
     add_bench_train(kinds)
     add_bench_meshtalk(kinds)
     add_bench_export(kinds)
+    add_bench_whisper_context(kinds)
 
 
 def build_parser() -> argparse.ArgumentParser:

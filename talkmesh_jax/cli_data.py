@@ -113,7 +113,9 @@ def _synth(args: argparse.Namespace) -> int:
     from talkmesh_jax.data.synth import synth_dataset
 
     levels = args.mesh_levels if args.mesh_levels is not None else (2 if args.mesh else 0)
-    dataset = synth_dataset(args.data, args.clips, args.seed, not args.no_progress, levels)
+    dataset = synth_dataset(
+        args.data, args.clips, args.seed, not args.no_progress, levels, drive=args.drive
+    )
     kind = f"registered-mesh ({dataset.info.num_landmarks} vertices)" if levels else "synthetic"
     print(f"{dataset.root}: {len(dataset.clip_names())} {kind} clips")
     return 0
@@ -215,5 +217,13 @@ def add_data_commands(subparsers: argparse._SubParsersAction) -> None:
         "of landmarks, with masks/ and template.obj",
     )
     p.add_argument("--mesh-levels", type=int, help="subdivision levels of --mesh (1: 1,833)")
+    p.add_argument(
+        "--drive",
+        choices=["loudness", "phonemes"],
+        default="loudness",
+        help="what moves the mouth: a per-frame loudness/brightness rule, or the phonemes "
+        "espeak-ng speaks with their timing (lips close on p/b/m, round on oo/w, jaw drops on "
+        "open vowels; needs speech content to learn)",
+    )
     _common(p)
     p.set_defaults(func=_synth)

@@ -142,7 +142,7 @@ def _plot(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from talkmesh_jax.demo import demo_options, format_demo, run_demo
 
-    options = demo_options(args.workdir, args.clips, args.steps, not args.no_progress)
+    options = demo_options(args.workdir, args.clips, args.steps, not args.no_progress, args.drive)
     print(format_demo(run_demo(options)))
     return 0
 
@@ -252,6 +252,12 @@ def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workdir", default="talkmesh-demo", help="folder for everything it makes")
     p.add_argument("--clips", type=int, default=40, help="synthetic clips to train on")
     p.add_argument("--steps", type=int, default=500, help="training steps")
+    p.add_argument(
+        "--drive",
+        choices=["loudness", "phonemes"],
+        default="loudness",
+        help="what moves the synthetic mouth (see talkmesh synth --drive)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_demo)
 

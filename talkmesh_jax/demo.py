@@ -27,6 +27,7 @@ class DemoOptions:
     steps: int = 500
     seed: int = 0
     show_progress: bool = True
+    drive: str = "loudness"  # what moves the synthetic mouth (talkmesh synth --drive)
 
 
 def speak_to_file(text: str, out: Path) -> Path:
@@ -43,7 +44,7 @@ def _dataset(options: DemoOptions) -> Path:
 
     data = options.workdir / "data"
     if not (data / "train_test_split.txt").exists():  # written last by synth
-        synth_dataset(data, options.clips, options.seed, options.show_progress)
+        synth_dataset(data, options.clips, options.seed, options.show_progress, drive=options.drive)
     return data
 
 
@@ -114,7 +115,9 @@ def format_demo(result: dict) -> str:
     )
 
 
-def demo_options(workdir: str | os.PathLike, clips: int, steps: int, progress: bool) -> DemoOptions:
+def demo_options(
+    workdir: str | os.PathLike, clips: int, steps: int, progress: bool, drive: str = "loudness"
+) -> DemoOptions:
     if clips < 10:
         raise TalkmeshError(f"--clips {clips}: the demo needs at least 10 clips (train/valid/test)")
-    return DemoOptions(Path(workdir), clips, steps, show_progress=progress)
+    return DemoOptions(Path(workdir), clips, steps, show_progress=progress, drive=drive)

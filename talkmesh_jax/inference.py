@@ -12,6 +12,10 @@ run in batches of `batch_size`; the last, partial batch runs at the next power o
 so a short clip does not pay for a whole batch and at most log2(batch_size) + 1 shapes compile.
 Each window draws its samples from its own key (seed, window index), so the result does not depend
 on how windows are batched (offline, streaming, another batch size).
+
+A model whose Whisper sees the whole clip in 30 s chunks (context 'chunked') gets features
+instead of audio: `ChunkedWhisper` turns the audio stream into a stream of feature rows (two per
+frame), and windows are cut from those the same way.
 """
 
 from __future__ import annotations
@@ -84,6 +88,17 @@ class Predictor:
                 return generate(v, audio, frames)
 
         self._generate = jax.jit(batched, static_argnums=2)
+        encoder = getattr(family, "audio_encoder_config", None)  # stubs in tests have none
+        self.features = None  # ChunkedWhisper when the model takes Whisper features
+        if encoder is not None and encoder.inputs_are_features:
+            from talkmesh_jax.models.whisper_context import ChunkedWhisper
+
+            self.features = ChunkedWhisper.of_model(encoder, variables)
+
+    @property
+    def units_per_frame(self) -> int:
+        """Model input rows per video frame: 640 audio samples, or two Whisper feature rows."""
+        return SAMPLES_PER_FRAME if self.features is None else 2
 
     def window_needed(self, index: int, num_frames: int) -> bool:
         """Whether window `index` (first frame index · hop) is in the cover of [0, num_frames): the
@@ -102,8 +117,9 @@ class Predictor:
         return jnp.stack([jax.random.fold_in(base, int(i)) for i in indices])
 
     def generate_windows(self, audio_windows: np.ndarray, first_index: int = 0) -> np.ndarray:
-        """[N, W·640] (windows first_index, first_index + 1, …) → target vectors [N, W, D]
-        float32, in batches of `batch_size`, a partial batch at its bucket size."""
+        """[N, W·640] audio (or [N, 2W, d_model] features) of windows first_index,
+        first_index + 1, … → target vectors [N, W, D] float32, in batches of `batch_size`, a
+        partial batch at its bucket size."""
         outputs = []
         for i in range(0, len(audio_windows), self.batch_size):
             chunk = audio_windows[i : i + self.batch_size]
@@ -118,6 +134,8 @@ class Predictor:
     def stream(self, chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """Audio chunks ([n] float32 16 kHz, any sizes) → blocks of final target vectors [m, D]
         float32, in order, T = max(1, round(S / 640)) frames in all (S: the total samples)."""
+        if self.features is not None:
+            chunks = self.features.stream(chunks)
         return _WindowStream(self).run(chunks)
 
     def split(self, vectors: np.ndarray) -> dict[str, np.ndarray]:
@@ -133,13 +151,15 @@ class Predictor:
 
 
 class _WindowStream:
-    """The offline windows of `Predictor.window_starts`, cut from audio as it arrives, run in
-    batches, blended into final frames (float32)."""
+    """The offline windows of `Predictor.window_starts`, cut from the model's inputs as they
+    arrive (audio samples, or feature rows), run in batches, blended into final frames
+    (float32)."""
 
     def __init__(self, predictor: Predictor):
         self.p = predictor
-        self.samples_per_window = predictor.window * SAMPLES_PER_FRAME
-        self.buffer = np.zeros(0, np.float32)  # audio from the next window's first sample
+        self.units = predictor.units_per_frame
+        self.samples_per_window = predictor.window * self.units
+        self.buffer: np.ndarray | None = None  # inputs from the next window's first one
         self.total_samples = 0
         self.cut = 0  # windows cut so far (window k starts at k · hop)
         self.pending: list[np.ndarray] = []  # cut windows not yet generated
@@ -150,10 +170,13 @@ class _WindowStream:
     def run(self, chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         for chunk in chunks:
             self.total_samples += len(chunk)
-            self.buffer = np.concatenate([self.buffer, np.asarray(chunk, np.float32)])
+            chunk = np.asarray(chunk, np.float32)
+            self.buffer = chunk if self.buffer is None else np.concatenate([self.buffer, chunk])
             while self._needed(self.cut) and len(self.buffer) >= self.samples_per_window:
                 yield from self._cut_window()
-        num_frames = max(1, round(self.total_samples / SAMPLES_PER_FRAME))
+        num_frames = max(1, round(self.total_samples / self.units))
+        if self.buffer is None:
+            self.buffer = np.zeros(0, np.float32)
         while self._needed(self.cut, num_frames):
             yield from self._cut_window()
         yield from self._run(len(self.pending), num_frames)
@@ -162,7 +185,7 @@ class _WindowStream:
         """Whether window `index` is part of the cover of `num_frames` frames (None: of the audio
         so far, which the final length can only exceed)."""
         if num_frames is None:
-            num_frames = self.total_samples // SAMPLES_PER_FRAME
+            num_frames = self.total_samples // self.units
         return self.p.window_needed(index, num_frames)
 
     def _cut_window(self) -> Iterator[np.ndarray]:
@@ -170,10 +193,11 @@ class _WindowStream:
         window after it is known to exist (so the batch's last window is never the last one)."""
         window = self.buffer[: self.samples_per_window]
         if len(window) < self.samples_per_window:
-            window = np.pad(window, (0, self.samples_per_window - len(window)))
+            pad = [(0, self.samples_per_window - len(window))] + [(0, 0)] * (window.ndim - 1)
+            window = np.pad(window, pad)
         self.pending.append(window.copy())
         self.cut += 1
-        self.buffer = self.buffer[self.p.hop * SAMPLES_PER_FRAME :]
+        self.buffer = self.buffer[self.p.hop * self.units :]
         if len(self.pending) > self.p.batch_size:
             yield from self._run(self.p.batch_size)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from talkmesh_jax import SAMPLE_RATE, SAMPLES_PER_FRAME
+from talkmesh_jax import SAMPLE_RATE, SAMPLES_PER_FRAME, TalkmeshError
 from talkmesh_jax.inference import Predictor, blend_weights
 
 PERTURBATION_TOLERANCE = 1e-5  # relative change of a frame that counts as "it saw that audio"
@@ -60,6 +60,12 @@ class Streamer:
     all. Memory holds at most two windows of audio."""
 
     def __init__(self, predictor: Predictor, lookahead_frames: int | None = None):
+        if predictor.features is not None:
+            raise TalkmeshError(
+                "streaming needs a model whose Whisper sees its window (context 'window' or "
+                "'padded'); this run's Whisper context is 'chunked' (30 s chunks): use "
+                "talkmesh export, or train with model.audio_encoder.context=window"
+            )
         self.p = predictor
         self.lookahead = (
             measure_lookahead(predictor) if lookahead_frames is None else int(lookahead_frames)

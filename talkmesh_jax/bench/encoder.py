@@ -93,7 +93,8 @@ def run_encoder_bench(config: EncoderBenchConfig, progress: bool = True) -> dict
         return hidden.last_hidden_state.float().cpu().numpy()
 
     def jax_encoder(pad_to_30s: bool):
-        module = WhisperAudioEncoder(loaded, pad_to_30s=pad_to_30s, dtype=DTYPES[config.dtype])
+        context = "padded" if pad_to_30s else "window"
+        module = WhisperAudioEncoder(loaded, context=context, dtype=DTYPES[config.dtype])
         with jax.default_matmul_precision(precision):
             apply = jax.jit(module.apply)
             apply(variables, jnp.asarray(audio))  # traced under this precision

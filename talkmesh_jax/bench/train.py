@@ -46,12 +46,19 @@ class TrainBenchConfig:
 
 
 def _batch(config: ml_collections.ConfigDict, layout) -> dict:
-    """A host batch of the config's shape: speech-like audio, landmarks, blendshapes, mask."""
+    """A host batch of the config's shape: speech-like audio (or, for Whisper context 'chunked',
+    features [B, 2W, d_model] as the feature cache gives them), landmarks, blendshapes, mask."""
     batch, frames = int(config.data.batch_size), int(config.data.window_frames)
     rng = np.random.default_rng(0)
     landmarks = rng.normal(0, 0.1, (batch, frames, int(config.model.num_landmarks), 3))
+    encoder = config.model.audio_encoder
+    if encoder.kind == "whisper" and encoder.context == "chunked":
+        width = encoder.architecture["d_model"]
+        audio = rng.normal(0, 1, (batch, 2 * frames, width)).astype(np.float32)
+    else:
+        audio = speechlike(batch, frames * SAMPLES_PER_FRAME)
     out = {
-        "audio": speechlike(batch, frames * SAMPLES_PER_FRAME),
+        "audio": audio,
         "landmarks": landmarks.astype(np.float32),
         "mask": np.ones((batch, frames), bool),
     }
@@ -128,9 +135,68 @@ def _anchor(progress: bool) -> dict | None:
     return original_step_seconds()
 
 
+def _teacher_forcing_rate(config, bench: TrainBenchConfig) -> float:
+    """Training steps/s (teacher forcing, the shipped step through DataParallel) of `config`."""
+    setup = build(config, load_pretrained=False)
+    batch = _batch(config, setup.family.layout)
+    reference = jnp.zeros((int(config.model.num_landmarks), 3))
+    runner = DataParallel(make_train_step(setup.family, setup.tx, config), config.train.parallel)
+    state, device_batch = [runner.put_state(setup.state)], runner.put_batch(batch)
+
+    def run():
+        state[0], metrics = runner.step(state[0], device_batch, reference)
+        jax.block_until_ready(metrics["loss"])
+
+    return measure_rate(run, round_seconds=bench.round_seconds, rounds=bench.rounds)["median"]
+
+
+def feature_cache_rates(config, bench: TrainBenchConfig, progress: bool) -> dict | None:
+    """For a frozen Whisper: teacher-forcing steps/s with the encoder run every step on each 5 s
+    window (context 'window') and from cached features (context 'chunked'), same model and
+    batch; and what building the cache costs (seconds of encoding per minute of audio, 30 s
+    chunks with the config's margin). Data loading is outside the timed step on both sides."""
+    encoder = config.model.audio_encoder
+    if encoder.kind != "whisper" or not encoder.frozen:
+        return None
+    from talkmesh_jax.models.audio_encoder import AudioEncoderConfig
+    from talkmesh_jax.models.whisper import WhisperEncoder, WhisperEncoderConfig
+    from talkmesh_jax.models.whisper_context import ChunkedWhisper
+
+    rates = {}
+    for context in ("window", "chunked"):
+        variant = ml_collections.ConfigDict(config_to_dict(config))
+        variant.model.audio_encoder.context = context
+        if progress:
+            print(f"timing training steps with Whisper context '{context}' …", flush=True)
+        rates[context] = _teacher_forcing_rate(variant, bench)
+    architecture = WhisperEncoderConfig(**encoder.architecture)
+    mel = jnp.zeros((1, 2, architecture.num_mel_bins))
+    params = WhisperEncoder(architecture).init(jax.random.key(0), mel)["params"]
+    settings = AudioEncoderConfig.from_dict(config_to_dict(encoder))
+    chunked = ChunkedWhisper(architecture, params, settings.chunk_margin_seconds)
+    minute = speechlike(1, 60 * 16000)[0]
+    if progress:
+        print("timing the feature cache's encoding of 60 s …", flush=True)
+    per_minute = (
+        1.0 / measure_rate(lambda: chunked.encode(minute), round_seconds=0, rounds=1)["median"]
+    )
+    return {
+        "window_encoder_every_step_steps_per_s": rates["window"],
+        "cached_features_steps_per_s": rates["chunked"],
+        "speedup": rates["chunked"] / rates["window"],
+        "cache_encode_seconds_per_audio_minute": per_minute,
+        "note": "teacher forcing, same decoder and batch; 'window' runs the frozen Whisper on "
+        "every 5 s window inside the step, 'cached' reads features the cache computed once "
+        "(30 s chunks). Data loading is outside the timed step on both sides.",
+    }
+
+
 def run_train_bench(
     config: ml_collections.ConfigDict, bench: TrainBenchConfig, progress: bool = True
 ) -> dict:
+    from talkmesh_jax.train.loop import resolve_encoder_architecture
+
+    resolve_encoder_architecture(config)
     setup = build(config, load_pretrained=False)
     layout = setup.family.layout
     batch = _batch(config, layout)
@@ -160,6 +226,7 @@ def run_train_bench(
         "cached_vs_uncached_inference": rates["cached_inference_fps"]
         / rates["uncached_inference_fps"],
         "original_torch_step": anchor,
+        "feature_cache": feature_cache_rates(config, bench, progress),
         "note": "original_procedure and uncached inference re-run the decoder over the prefix "
         "for every frame, as the original did; prefixes are padded to the end of groups of "
         f"max({RECOMPUTE_MIN_GROUP}, T/{RECOMPUTE_GROUPS}) frames (static shapes), a little more "
@@ -205,4 +272,15 @@ def format_table(results: dict) -> str:
     lines.append(f"  {'with key/value cache':<40} {results['cached_inference_fps']:>8.0f}")
     lines.append(f"  {'without (recompute prefix)':<40} {results['uncached_inference_fps']:>8.0f}")
     lines.append(f"  cached / uncached: {results['cached_vs_uncached_inference']:.1f}x")
+    cache = results.get("feature_cache")
+    if cache:
+        lines.append("frozen Whisper, teacher-forcing steps/s:")
+        window = cache["window_encoder_every_step_steps_per_s"]
+        lines.append(f"  {'encoder every step (5 s windows)':<40} {window:>8.2f}")
+        cached = cache["cached_features_steps_per_s"]
+        lines.append(f"  {'cached features (30 s chunks)':<40} {cached:>8.2f}")
+        lines.append(
+            f"  speed-up {cache['speedup']:.1f}x; building the cache: "
+            f"{cache['cache_encode_seconds_per_audio_minute']:.1f} s per minute of audio"
+        )
     return "\n".join(lines)

@@ -167,11 +167,15 @@ def blendshapes_from_controls(
 
 
 def face_sequence(
-    audio: np.ndarray, num_frames: int, rng: np.random.Generator
+    audio: np.ndarray,
+    num_frames: int,
+    rng: np.random.Generator,
+    mouth: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(landmarks [T, 478, 3] float32 cm, blendshapes [T, 52] float32) for `audio` [S] 16 kHz."""
+    """(landmarks [T, 478, 3] float32 cm, blendshapes [T, 52] float32) for `audio` [S] 16 kHz;
+    the mouth follows the loudness rule, or the given (opening [T], spread [T]) cm."""
     model = _face_model()
-    opening, spread = mouth_controls(audio, num_frames)
+    opening, spread = mouth_controls(audio, num_frames) if mouth is None else mouth
     blink, brow = upper_face_controls(num_frames, rng)
     faces = model["base"][None] + rng.normal(0, 0.004, (num_frames, *model["base"].shape))
     for control, name in ((opening, "jaw"), (spread, "spread"), (blink, "blink"), (brow, "brow")):
@@ -179,22 +183,46 @@ def face_sequence(
     return faces.astype(np.float32), blendshapes_from_controls(opening, spread, blink, brow)
 
 
-def synth_clip(rng: np.random.Generator, scratch: Path) -> dict[str, np.ndarray]:
+DRIVES = ("loudness", "phonemes")
+
+
+def _speak_with_phonemes(text: str, voice: str, speed: int, pitch: int, scratch: Path):
+    """(speech [S] float32 16 kHz, phoneme events [(name, start s)]) from libespeak-ng."""
+    from talkmesh_jax.data.phonemes import speak_phonemes
+    from talkmesh_jax.media import load_audio, write_wav
+
+    audio, rate, events = speak_phonemes(text, voice, speed, pitch)
+    wav = scratch / "speech.wav"
+    write_wav(wav, audio, rate)
+    return load_audio(wav, SAMPLE_RATE), events
+
+
+def synth_clip(
+    rng: np.random.Generator, scratch: Path, drive: str = "loudness"
+) -> dict[str, np.ndarray]:
     """One clip: audio [S] float32 16 kHz, landmarks [T, 478, 3], valid [T] bool, blendshapes
-    [T, 52] (zeros where invalid, like extraction output)."""
+    [T, 52] (zeros where invalid, like extraction output). `drive`: what moves the mouth — the
+    loudness rule, or the phonemes espeak-ng spoke with their timing (`phonemes.py`)."""
     sentences = []
     for _ in range(int(rng.integers(1, 4))):
         words = rng.choice(WORDS, size=int(rng.integers(4, 11)))
         sentences.append(" ".join(words).capitalize() + ".")
     voice = VOICES[int(rng.integers(len(VOICES)))]
-    speech = speak(
-        " ".join(sentences), voice, int(rng.integers(130, 190)), int(rng.integers(30, 70)), scratch
-    )
+    text, speed, pitch = " ".join(sentences), int(rng.integers(130, 190)), int(rng.integers(30, 70))
+    if drive == "phonemes":
+        speech, events = _speak_with_phonemes(text, voice, speed, pitch, scratch)
+    else:
+        speech, events = speak(text, voice, speed, pitch, scratch), None
     lead, tail = (int(rng.uniform(0.2, 0.8) * SAMPLE_RATE) for _ in range(2))
     audio = np.concatenate([np.zeros(lead), speech, np.zeros(tail)]).astype(np.float32)
     audio += rng.normal(0, 1e-3, len(audio)).astype(np.float32)
     num_frames = len(audio) // SAMPLES_PER_FRAME
-    landmarks, blendshapes = face_sequence(audio, num_frames, rng)
+    mouth = None
+    if events is not None:
+        from talkmesh_jax.data.phonemes import mouth_from_phonemes
+
+        mouth = mouth_from_phonemes(events, num_frames, offset_s=lead / SAMPLE_RATE)
+    landmarks, blendshapes = face_sequence(audio, num_frames, rng, mouth)
     valid = np.ones(num_frames, bool)
     if rng.random() < 0.5:
         start = int(rng.integers(0, max(1, num_frames - 8)))
@@ -210,6 +238,7 @@ def synth_dataset(
     seed: int = 0,
     show_progress: bool = True,
     mesh_levels: int = 0,
+    drive: str = "loudness",
 ) -> Dataset:
     """Writes `clips` clips (`synth_00000`…, with blendshapes) plus dataset.json, a 80/10/10
     split by clip and the reference faces into `root`; returns the dataset. With `mesh_levels`
@@ -221,12 +250,14 @@ def synth_dataset(
 
     if clips < 1:
         raise ValueError(f"--clips must be at least 1, got {clips}")
+    if drive not in DRIVES:
+        raise ValueError(f"--drive must be one of {DRIVES}, got {drive!r}")
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     matrix = triangles = None
     info = DatasetInfo(
         num_landmarks=478,
-        source=f"talkmesh synth (seed {seed})",
+        source=f"talkmesh synth (seed {seed}, mouth driven by {drive})",
         blendshape_names=tuple(BLENDSHAPE_NAMES),
     )
     if mesh_levels > 0:
@@ -236,7 +267,7 @@ def synth_dataset(
     names = [f"synth_{i:05d}" for i in range(clips)]
     with tempfile.TemporaryDirectory() as scratch:
         for i, name in enumerate(tqdm(names, unit="clip", desc="synth", disable=not show_progress)):
-            clip = synth_clip(np.random.default_rng([seed, i]), Path(scratch))
+            clip = synth_clip(np.random.default_rng([seed, i]), Path(scratch), drive)
             if matrix is not None:
                 clip["landmarks"] = to_mesh(clip["landmarks"], matrix)
             save_clip(root, name, **clip)

@@ -76,17 +76,41 @@ class BlendshapeBatcher:
         return out
 
 
+class FeatureBatcher:
+    """A batcher whose batches carry Whisper features instead of audio: "audio" becomes
+    [B, 2W, d_model] float32, gathered from per-frame features [F, 2·d_model] (the feature cache,
+    `data.feature_cache`) by each row's (clip, start)."""
+
+    def __init__(self, batcher, clips: PackedClips, features: np.ndarray):
+        self._batcher, self._clips, self._features = batcher, clips, features
+
+    def __getattr__(self, name: str):
+        return getattr(self._batcher, name)
+
+    def get_batch(self, epoch: int, batch: int) -> dict[str, np.ndarray]:
+        out = self._batcher.get_batch(epoch, batch)
+        frames = self._batcher.window_frames
+        rows = gather_frames(
+            self._features, self._clips.frame_offsets, out["clip"], out["start"], frames
+        )
+        out["audio"] = rows.reshape(len(rows), 2 * frames, -1)
+        return out
+
+
 def create_batcher(
-    clips: PackedClips, spec: WindowSpec, num_threads: int = 0
-) -> _batcher.WindowBatcher | BlendshapeBatcher:
+    clips: PackedClips, spec: WindowSpec, num_threads: int = 0, features: np.ndarray | None = None
+):
     """The C++ batcher over `clips` (zero-copy; `num_threads=0` uses every core).
 
-    Batches are dicts: audio [B, W*640] float32, landmarks [B, W, V, 3] float32,
-    mask [B, W] bool, clip [B] int64, start [B] int64 (first frame within the clip), and
-    blendshapes [B, W, K] float32 when the clips have them.
+    Batches are dicts: audio [B, W*640] float32 (or, with per-frame Whisper `features`
+    [F, 2·D], features [B, 2W, D]), landmarks [B, W, V, 3] float32, mask [B, W] bool,
+    clip [B] int64, start [B] int64 (first frame within the clip), and blendshapes [B, W, K]
+    float32 when the clips have them.
     """
     batcher = _create_cpp_batcher(clips, spec, num_threads)
-    return batcher if clips.blendshapes is None else BlendshapeBatcher(batcher, clips)
+    if clips.blendshapes is not None:
+        batcher = BlendshapeBatcher(batcher, clips)
+    return batcher if features is None else FeatureBatcher(batcher, clips, features)
 
 
 def _create_cpp_batcher(

@@ -9,16 +9,24 @@ import jax.numpy as jnp
 
 from talkmesh_jax import TalkmeshError
 from talkmesh_jax.models.conv_audio import ConvAudioEncoder
-from talkmesh_jax.models.whisper import WHISPER_SIZES, WhisperAudioEncoder, WhisperEncoderConfig
+from talkmesh_jax.models.whisper import (
+    CONTEXTS,
+    WHISPER_SIZES,
+    WhisperAudioEncoder,
+    WhisperEncoderConfig,
+)
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
 @dataclass(frozen=True)
 class AudioEncoderConfig:
-    """kind: 'whisper' or 'conv'. checkpoint: a Whisper directory or cached model id (None: random
-    weights of `size`). pad_to_30s: encode 30 s of padded audio as the original project did.
-    frozen: no gradients into the encoder. dtype: compute precision ('float32' or 'bfloat16').
+    """kind: 'whisper' or 'conv'. checkpoint: a Whisper directory (Hugging Face or CTranslate2) or
+    cached model id (None: random weights of `size`). context: what Whisper sees — 'window' (the
+    training window alone), 'padded' (the window padded to 30 s, as the original project did) or
+    'chunked' (the whole clip in Whisper's own 30 s chunks, overlapping by `chunk_margin_seconds`
+    on each side, encoded once and cached; needs `frozen`). frozen: no gradients into the
+    encoder. dtype: compute precision ('float32' or 'bfloat16').
     conv_*: the light conv encoder's widths and the audio window averaged per frame (seconds).
     architecture: the Whisper encoder's shape (`WhisperEncoderConfig` fields), resolved from the
     checkpoint's config.json or `size` when training starts and saved in the run's config, so
@@ -27,7 +35,8 @@ class AudioEncoderConfig:
     kind: str = "whisper"
     checkpoint: str | None = None
     size: str = "small"
-    pad_to_30s: bool = False
+    context: str = "window"
+    chunk_margin_seconds: float = 5.0
     frozen: bool = True
     dtype: str = "float32"
     conv_channels: int = 128
@@ -37,6 +46,7 @@ class AudioEncoderConfig:
 
     @classmethod
     def from_dict(cls, values: dict, source: str = "audio_encoder") -> AudioEncoderConfig:
+        values = _legacy_padding(values)
         known = {f.name for f in fields(cls)}
         for key in values:
             if key not in known:
@@ -50,11 +60,37 @@ class AudioEncoderConfig:
             raise TalkmeshError(
                 f"{source}: dtype must be one of {sorted(DTYPES)}, got {config.dtype!r}"
             )
+        if config.context not in CONTEXTS:
+            raise TalkmeshError(
+                f"{source}: context must be one of {CONTEXTS}, got {config.context!r}"
+            )
+        if config.inputs_are_features and not config.frozen:
+            raise TalkmeshError(
+                f"{source}: context 'chunked' encodes clips once, so it needs frozen: true "
+                "(fine-tune with context 'window' or 'padded')"
+            )
+        if not 0 <= config.chunk_margin_seconds < 15:
+            raise TalkmeshError(f"{source}: chunk_margin_seconds must be in [0, 15)")
         if config.checkpoint is None and config.size not in WHISPER_SIZES:
             raise TalkmeshError(
                 f"{source}: size must be one of {sorted(WHISPER_SIZES)}, got {config.size!r}"
             )
         return config
+
+    @property
+    def inputs_are_features(self) -> bool:
+        """Whether the model takes precomputed Whisper features instead of audio ('chunked')."""
+        return self.kind == "whisper" and self.context == "chunked"
+
+
+def _legacy_padding(values: dict) -> dict:
+    """Runs saved before `context` existed have `pad_to_30s`: true → 'padded', false →
+    'window' (their `context`, if any, is the default that resuming filled in)."""
+    if "pad_to_30s" not in values:
+        return values
+    values = dict(values)
+    values["context"] = "padded" if values.pop("pad_to_30s") else "window"
+    return values
 
 
 def model_fields(cls, values: dict, source: str) -> tuple[dict, AudioEncoderConfig]:
@@ -109,5 +145,5 @@ def build_audio_encoder(
         whisper = load_whisper_config(config.checkpoint)
     else:
         whisper = WHISPER_SIZES[config.size]
-    module = WhisperAudioEncoder(whisper, config.pad_to_30s, config.frozen, dtype)
+    module = WhisperAudioEncoder(whisper, config.context, config.frozen, dtype)
     return module, params

@@ -103,8 +103,16 @@ class ModelFamily(abc.ABC):
         return self.stages()[-1]
 
     def example_inputs(self, window_frames: int) -> tuple[jnp.ndarray, jnp.ndarray]:
-        """(audio [1, W·640], targets [1, W, D]) zeros, to initialise or trace the model."""
-        audio = jnp.zeros((1, window_frames * SAMPLES_PER_FRAME), jnp.float32)
+        """(audio [1, W·640] — or Whisper features [1, 2W, d_model] for context 'chunked' —,
+        targets [1, W, D]) zeros, to initialise or trace the model."""
+        encoder = self.audio_encoder_config
+        if encoder is not None and encoder.inputs_are_features:
+            from talkmesh_jax.models.audio_encoder import whisper_architecture
+
+            width = (encoder.architecture or whisper_architecture(encoder))["d_model"]
+            audio = jnp.zeros((1, 2 * window_frames, width), jnp.float32)
+        else:
+            audio = jnp.zeros((1, window_frames * SAMPLES_PER_FRAME), jnp.float32)
         return audio, jnp.zeros((1, window_frames, self.layout.dim), jnp.float32)
 
     def abstract_variables(self, window_frames: int):

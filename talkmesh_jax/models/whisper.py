@@ -168,25 +168,38 @@ class WhisperEncoder(nn.Module):
         return nn.LayerNorm(epsilon=LAYER_NORM_EPS, dtype=self.dtype, name="layer_norm")(x)
 
 
+CONTEXTS = ("window", "padded", "chunked")
+
+
 class WhisperAudioEncoder(nn.Module):
     """Raw audio → Whisper features: the log-mel runs on the device, then the encoder.
 
-    audio [B, S] float32 16 kHz → [B, ceil(S / 320), d_model] (50 positions/s, two per 25 fps
-    video frame). `pad_to_30s` reproduces the original project (encode 30 s of padded audio, keep
-    the positions of the real audio); otherwise only the given audio is encoded. `frozen` stops
-    gradients into the encoder.
+    `context` says what the encoder sees (see docs/ARCHITECTURE.md, "Whisper's context"):
+      window   audio [B, S] float32 16 kHz: only the given audio is encoded;
+      padded   the same audio padded to 30 s, as the original project did (positions of the real
+               audio kept);
+      chunked  the input already is features [B, M, d_model], encoded beforehand in Whisper's own
+               30 s chunks over the whole clip (`whisper_context.ChunkedWhisper`; training reads
+               them from the feature cache): they pass through unchanged, and the encoder's
+               parameters are only created (so a run keeps them for inference).
+    Output [B, ceil(S / 320), d_model] (50 positions/s, two per 25 fps video frame), or [B, M, D]
+    for `chunked`. `frozen` stops gradients into the encoder.
     """
 
     config: WhisperEncoderConfig
-    pad_to_30s: bool = False
+    context: str = "window"
     frozen: bool = True
     dtype: jnp.dtype = jnp.float32
 
     @nn.compact
     def __call__(self, audio: jnp.ndarray) -> jnp.ndarray:
+        encoder = WhisperEncoder(self.config, self.dtype, name="encoder")
+        if self.context == "chunked":
+            if self.is_initializing():
+                encoder(jnp.zeros((1, 2, self.config.num_mel_bins), jnp.float32))
+            return jax.lax.stop_gradient(audio)
         keep = (audio.shape[1] // 160 + 1) // 2
-        mel = log_mel_spectrogram(
-            audio, self.config.num_mel_bins, WHISPER_SAMPLES if self.pad_to_30s else None
-        )
-        features = WhisperEncoder(self.config, self.dtype, name="encoder")(mel)[:, :keep]
+        padding = WHISPER_SAMPLES if self.context == "padded" else None
+        mel = log_mel_spectrogram(audio, self.config.num_mel_bins, padding)
+        features = encoder(mel)[:, :keep]
         return jax.lax.stop_gradient(features) if self.frozen else features

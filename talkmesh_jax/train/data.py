@@ -174,14 +174,39 @@ def window_spec(config: ml_collections.ConfigDict, batch_size: int, train: bool)
     )
 
 
-def validation_batches(config, valid: PackedClips | None) -> list[dict]:
+def whisper_features(
+    config: ml_collections.ConfigDict, family, variables, data: RunData, show_progress: bool
+) -> dict[str, np.ndarray | None]:
+    """{"train", "valid": per-frame Whisper features [F, 2·D] float16 or None} when the model's
+    Whisper sees whole clips in 30 s chunks (context 'chunked'): encoded once with the run's
+    encoder (`variables`' audio_encoder), from DATA/features/ when already there."""
+    encoder = family.audio_encoder_config
+    if encoder is None or not encoder.inputs_are_features:
+        return {"train": None, "valid": None}
+    from talkmesh_jax.data.feature_cache import cached_features
+    from talkmesh_jax.models.whisper_context import ChunkedWhisper
+
+    chunked = ChunkedWhisper.of_model(encoder, variables)
+    root = Path(config.data.dataset)
+    return {
+        part: None
+        if clips is None
+        else cached_features(root, clips, chunked, encoder.dtype, show_progress)
+        for part, clips in (("train", data.train), ("valid", data.valid))
+    }
+
+
+def validation_batches(
+    config, valid: PackedClips | None, features: np.ndarray | None = None
+) -> list[dict]:
     """Fixed validation windows (up to eval.max_windows, drawn across all validation clips with
-    the run's seed), as host batches."""
+    the run's seed), as host batches (with Whisper `features` instead of audio when given)."""
     if valid is None:
         return []
     batch_size = int(config.eval.batch_size)
     try:
-        batcher = create_batcher(valid, window_spec(config, batch_size, train=False))
+        spec = window_spec(config, batch_size, train=False)
+        batcher = create_batcher(valid, spec, features=features)
     except ValueError as err:
         raise TalkmeshError(f"validation split of {config.data.dataset}: {err}") from None
     if batcher.num_windows(0) == 0:

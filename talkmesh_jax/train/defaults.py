@@ -37,9 +37,11 @@ def default_config() -> ml_collections.ConfigDict:
             "dropout": 0.0,  # decoder dropout in training steps (torch's layer default: 0.1)
             "audio_encoder": {
                 "kind": "whisper",
-                "checkpoint": None,  # Hugging Face directory or cached id; None: random weights
+                "checkpoint": None,  # HF or CTranslate2 directory, or cached id; None: random
                 "size": "small",
-                "pad_to_30s": False,
+                # window | padded | chunked (README, "Whisper's context")
+                "context": "chunked",
+                "chunk_margin_seconds": 5.0,
                 "frozen": True,
                 "dtype": "float32",
                 "conv_channels": 128,

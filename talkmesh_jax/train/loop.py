@@ -24,6 +24,7 @@ from talkmesh_jax.train.data import (
     prepare,
     resolve_with_dataset,
     validation_batches,
+    whisper_features,
     window_spec,
 )
 from talkmesh_jax.train.defaults import default_config
@@ -165,23 +166,27 @@ def train_and_evaluate(
     checkpointer = Checkpointer(workdir, int(config.checkpoint.keep), config.checkpoint.keep_best)
     latest = checkpointer.latest_step()
     setup = build(config, load_pretrained=latest is None, data=data)
+    state, start, data_state = setup.state, 0, None
+    if latest is not None:
+        state, data_state = checkpointer.restore(latest, abstract_like(state))
+        start = latest
+    features = whisper_features(config, setup.family, state.params, data, show_progress and primary)
     per_process = int(config.data.batch_size) // jax.process_count()
     spec = window_spec(config, per_process, train=True)
-    batcher = create_batcher(data.train, spec, int(config.data.num_threads))
+    batcher = create_batcher(
+        data.train, spec, int(config.data.num_threads), features=features["train"]
+    )
     if batcher.num_batches(0) == 0:
         raise TalkmeshError(f"{config.data.dataset}: too little training data for one batch")
     iterator = iter(make_pipeline(batcher, prefetch=int(config.data.prefetch)))
-    state, start = setup.state, 0
-    if latest is not None:
-        state, data_state = checkpointer.restore(latest, abstract_like(state))
+    if data_state is not None:
         # Processes advance in lockstep, so process 0's saved position is every process's;
         # each keeps its own shard (a different process count is refused by set_state).
         iterator.set_state({**data_state, "shard_index": jax.process_index()})
-        start = latest
     runner = DataParallel(make_train_step(setup.family, setup.tx, config), config.train.parallel)
     device_state = runner.put_state(state)
     reference = jnp.asarray(data.reference)
-    valid_batches = validation_batches(config, data.valid)
+    valid_batches = validation_batches(config, data.valid, features["valid"])
     validator = Validator(
         setup.family, valid_batches, data.reference, spec.window_frames, data.regions
     )

@@ -62,7 +62,7 @@ def test_encoder_matches_pytorch_on_30s_padded_input(tmp_path, bins: int) -> Non
     assert ours.shape == reference.shape == (2, 1500, 64)
     assert np.abs(np.asarray(ours) - reference).max() <= 1e-4
     # End to end from raw audio, keeping the window's own positions.
-    module = WhisperAudioEncoder(config, pad_to_30s=True)
+    module = WhisperAudioEncoder(config, context="padded")
     end_to_end = module.apply({"params": {"encoder": params}}, jnp.asarray(audio))
     assert end_to_end.shape == (2, 250, 64)
     assert np.abs(np.asarray(end_to_end) - reference[:, :250]).max() <= 1e-4
@@ -86,8 +86,8 @@ def test_window_encoding_and_padding_choice(tmp_path) -> None:
     config, params = load_whisper_encoder(tmp_path)
     variables = {"params": {"encoder": params}}
     audio = jnp.asarray(sample_audio())
-    window = WhisperAudioEncoder(config, pad_to_30s=False).apply(variables, audio)
-    padded = WhisperAudioEncoder(config, pad_to_30s=True).apply(variables, audio)
+    window = WhisperAudioEncoder(config, context="window").apply(variables, audio)
+    padded = WhisperAudioEncoder(config, context="padded").apply(variables, audio)
     assert window.shape == padded.shape == (2, 250, 64)
     window, padded = np.asarray(window), np.asarray(padded)
     relative = np.sqrt(np.mean((window - padded) ** 2)) / np.sqrt(np.mean(padded**2))
@@ -204,5 +204,5 @@ def test_audio_encoder_from_config_loads_the_checkpoint(tmp_path) -> None:
     save_random(tmp_path)
     config = AudioEncoderConfig.from_dict({"checkpoint": str(tmp_path), "pad_to_30s": True})
     module, params = build_audio_encoder(config)
-    assert module.config.d_model == 64 and module.pad_to_30s
+    assert module.config.d_model == 64 and module.context == "padded"  # legacy key
     assert params["encoder"]["conv1"]["kernel"].shape == (3, 80, 64)

@@ -1,0 +1,88 @@
+"""Whisper features of a dataset's clips, computed once and kept on disk (context 'chunked').
+
+DATA/features/<encoder fingerprint>/<clip>-<audio hash>.npy holds one clip's features
+[2T, d_model] float16 (two rows per video frame, T the clip's frame count). The encoder
+fingerprint hashes the encoder's weights, shape, compute dtype and chunk margin; the audio hash is
+of the clip's samples. So another checkpoint or changed audio gets new files and nothing stale is
+read; each file is written atomically, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import jax
+import numpy as np
+from tqdm import tqdm
+
+from talkmesh_jax.data.packed import PackedClips
+from talkmesh_jax.fileio import atomic_path, write_json
+from talkmesh_jax.models.whisper_context import POSITIONS_PER_FRAME, ChunkedWhisper
+
+
+def encoder_fingerprint(encoder: ChunkedWhisper, dtype: str) -> str:
+    """16 hex digits of the encoder's weights, architecture, compute dtype and chunk margin."""
+    digest = hashlib.blake2b(digest_size=8)
+    settings = {"architecture": asdict(encoder.config), "margin": encoder.margin, "dtype": dtype}
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    for path, leaf in sorted(jax.tree_util.tree_flatten_with_path(encoder.params)[0], key=str):
+        digest.update(jax.tree_util.keystr(path).encode())
+        digest.update(np.ascontiguousarray(np.asarray(leaf, np.float32)).tobytes())
+    return digest.hexdigest()
+
+
+def audio_hash(audio: np.ndarray) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(audio).tobytes(), digest_size=6).hexdigest()
+
+
+def fit_rows(features: np.ndarray, rows: int) -> np.ndarray:
+    """Cut or extend (repeating the last row) features to `rows` rows: the clip's frame count
+    rules, whatever the audio's length."""
+    if len(features) >= rows:
+        return features[:rows]
+    return np.concatenate([features, np.repeat(features[-1:], rows - len(features), axis=0)])
+
+
+def cached_features(
+    root: Path,
+    clips: PackedClips,
+    encoder: ChunkedWhisper,
+    dtype: str = "float32",
+    show_progress: bool = True,
+) -> np.ndarray:
+    """Per-frame features of every clip, [F, 2·d_model] float16 aligned with `clips`' frames
+    (clip c's rows are frame_offsets[c]:frame_offsets[c + 1]), from DATA=`root`'s cache; missing
+    clips are encoded and saved first."""
+    directory = Path(root) / "features" / encoder_fingerprint(encoder, dtype)
+    write_json(
+        directory / "encoder.json",
+        {
+            "architecture": asdict(encoder.config),
+            "margin_positions": encoder.margin,
+            "dtype": dtype,
+        },
+    )
+    width = POSITIONS_PER_FRAME * encoder.config.d_model
+    out = np.zeros((clips.num_frames, width), np.float16)
+    offsets, audio_offsets = clips.frame_offsets, clips.audio_offsets
+    bar = tqdm(
+        total=clips.num_clips, unit="clip", desc="Whisper features", disable=not show_progress
+    )
+    for c, name in enumerate(clips.names):
+        audio = np.asarray(clips.audio[audio_offsets[c] : audio_offsets[c + 1]], np.float32)
+        frames = int(offsets[c + 1] - offsets[c])
+        file = directory / f"{name}-{audio_hash(audio)}.npy"
+        if file.is_file():
+            rows = np.load(file)
+        else:
+            rows = fit_rows(encoder.encode(audio), POSITIONS_PER_FRAME * frames)
+            rows = rows.astype(np.float16)
+            with atomic_path(file) as tmp:
+                np.save(tmp, rows)
+        out[offsets[c] : offsets[c + 1]] = rows.reshape(frames, width)
+        bar.update(1)
+    bar.close()
+    return out
