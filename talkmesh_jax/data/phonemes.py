@@ -29,6 +29,8 @@ POS_CHARACTER, CHARS_UTF8, ENDPAUSE = 1, 1, 0x1000
 RATE, PITCH = 1, 3
 ANTICIPATION_S = 0.04  # lips lead the sound
 SMOOTHING_S = 0.03  # coarticulation: Gaussian σ over the phoneme targets
+CLOSURE_S = 0.08  # a bilabial closes the lips for at least this long (before its release)
+CLOSURE_SMOOTHING_S = 0.015  # lips close and open faster than the jaw moves
 
 
 class _EventId(ctypes.Union):
@@ -195,8 +197,9 @@ def mouth_from_phonemes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Phoneme events (name, start s; the speech starting `offset_s` into the clip) → (opening
     [T] cm, spread [T] cm) at 25 fps: each phoneme's target held from its start to the next,
-    sampled at 1 ms, shifted `ANTICIPATION_S` earlier, smoothed (σ `SMOOTHING_S`); closure
-    overrides the jaw's opening at the lips."""
+    sampled at 1 ms, shifted `ANTICIPATION_S` earlier, smoothed (σ `SMOOTHING_S`); a bilabial
+    closes the lips for at least `CLOSURE_S` up to its release; closure overrides the jaw's
+    opening at the lips."""
     resolution = 1000  # samples per second of the target curves
     length = int(np.ceil(num_frames / FPS * resolution)) + 1
     curves = np.zeros((3, length))
@@ -208,7 +211,13 @@ def mouth_from_phonemes(
         curves[:, lo:hi] = np.array(phoneme_target(name))[:, None]
     if events and starts[-1] < length:  # after the last phoneme: rest
         curves[:, max(0, starts[-1] + 80) :] = np.array([[0.0], [0.5], [0.0]])
-    jaw, closure, spread = (_gaussian_smooth(c, SMOOTHING_S * resolution) for c in curves)
+    for i, (name, _) in enumerate(events):  # full closures, however short the sound
+        if name.strip("'%,=") in BILABIAL:
+            end = starts[i + 1] if i + 1 < len(events) else length
+            lo, hi = np.clip([min(starts[i], end - CLOSURE_S * resolution), end], 0, length)
+            curves[1, int(lo) : int(hi)] = 1.0
+    jaw, spread = (_gaussian_smooth(c, SMOOTHING_S * resolution) for c in curves[::2])
+    closure = _gaussian_smooth(curves[1], CLOSURE_SMOOTHING_S * resolution)
     frames = (np.arange(num_frames) / FPS * resolution).astype(int)
     jaw, closure, spread = jaw[frames], closure[frames], spread[frames]
     opening = 1.2 * jaw * (1.0 - closure)
