@@ -18,6 +18,13 @@ from talkmesh_jax.train.optim import decay_mask, make_optimizer
 from talkmesh_jax.train.setup import build
 from talkmesh_jax.train.step import ema_warmup
 
+# a Whisper trained with the decoder (tiny's encoder is not frozen): it sees its windows
+TRAINED_WHISPER = (
+    "model.audio_encoder.kind='whisper'",
+    "model.audio_encoder.size='tiny'",
+    "model.audio_encoder.context='window'",
+)
+
 
 def _tiny(*overrides: str):
     config = load_config("tiny")
@@ -26,7 +33,7 @@ def _tiny(*overrides: str):
 
 
 def test_weight_decay_spares_biases_norms_and_positions():
-    config = _tiny("model.audio_encoder.kind='whisper'", "model.audio_encoder.size='tiny'")
+    config = _tiny(*TRAINED_WHISPER)
     params = build(config, load_pretrained=False).state.params
     mask = jax.tree_util.tree_flatten_with_path(decay_mask(params))[0]
     decayed = {jax.tree_util.keystr(p) for p, flag in mask if flag}
@@ -89,7 +96,7 @@ def test_the_model_is_built_from_the_saved_architecture_without_reading_files():
     from talkmesh_jax.models.whisper import WHISPER_SIZES
     from talkmesh_jax.train.loop import resolve_encoder_architecture
 
-    config = _tiny("model.audio_encoder.kind='whisper'", "model.audio_encoder.size='tiny'")
+    config = _tiny(*TRAINED_WHISPER)
     resolve_encoder_architecture(config)
     assert dict(config.model.audio_encoder.architecture) == WHISPER_SIZES["tiny"].as_dict()
     apply_overrides(config, ["model.audio_encoder.checkpoint='/nonexistent/whisper'"])
