@@ -45,14 +45,15 @@ class TrainBenchConfig:
     anchor: bool = True  # time the PyTorch re-enactment of the original step (needs torch)
 
 
-def _batch(config: ml_collections.ConfigDict, layout) -> dict:
-    """A host batch of the config's shape: speech-like audio (or, for Whisper context 'chunked',
-    features [B, 2W, d_model] as the feature cache gives them), landmarks, blendshapes, mask."""
+def _batch(config: ml_collections.ConfigDict, family) -> dict:
+    """A host batch of the config's shape: speech-like audio (or, when the family takes Whisper
+    features, features [B, 2W, d_model] as the feature cache gives them), landmarks,
+    blendshapes, mask."""
     batch, frames = int(config.data.batch_size), int(config.data.window_frames)
     rng = np.random.default_rng(0)
     landmarks = rng.normal(0, 0.1, (batch, frames, int(config.model.num_landmarks), 3))
-    encoder = config.model.audio_encoder
-    if encoder.kind == "whisper" and encoder.context == "chunked":
+    encoder, layout = family.audio_encoder_config, family.layout
+    if encoder is not None and encoder.inputs_are_features:
         width = encoder.architecture["d_model"]
         audio = rng.normal(0, 1, (batch, 2 * frames, width)).astype(np.float32)
     else:
@@ -74,20 +75,26 @@ def _temp_bytes(step, state, batch, reference) -> int:
     return int(compiled.compile().memory_analysis().temp_size_in_bytes)
 
 
+def _step_rate(step, config, setup, batch, reference, bench: TrainBenchConfig) -> dict:
+    """`measure_rate` of the training `step` through `DataParallel` (the config's pmap or jit),
+    the state kept on the device and donated, as `talkmesh train` runs it."""
+    runner = DataParallel(step, config.train.parallel)
+    state, device_batch = [runner.put_state(setup.state)], runner.put_batch(batch)
+
+    def run():
+        state[0], metrics = runner.step(state[0], device_batch, reference)  # donated
+        jax.block_until_ready(metrics["loss"])
+
+    return measure_rate(run, round_seconds=bench.round_seconds, rounds=bench.rounds)
+
+
 def _train_rates(config, setup, batch, reference, bench: TrainBenchConfig, progress: bool):
     rates, spreads, memory = {}, {}, {}
     for mode in MODES:
         step = make_train_step(setup.family.with_mode(mode), setup.tx, config)
-        runner = DataParallel(step, config.train.parallel)
-        state, device_batch = [runner.put_state(setup.state)], runner.put_batch(batch)
-
-        def run(runner=runner, state=state, device_batch=device_batch):
-            state[0], metrics = runner.step(state[0], device_batch, reference)  # donated
-            jax.block_until_ready(metrics["loss"])
-
         if progress:
             print(f"timing {mode} training steps …", flush=True)
-        measured = measure_rate(run, round_seconds=bench.round_seconds, rounds=bench.rounds)
+        measured = _step_rate(step, config, setup, batch, reference, bench)
         rates[f"{mode}_steps_per_s"], spreads[mode] = measured["median"], measured
         memory[mode] = _temp_bytes(step, setup.state, batch, reference)
     plain = make_train_step(setup.family.with_mode("autoregressive", 0), setup.tx, config)
@@ -135,21 +142,6 @@ def _anchor(progress: bool) -> dict | None:
     return original_step_seconds()
 
 
-def _teacher_forcing_rate(config, bench: TrainBenchConfig) -> float:
-    """Training steps/s (teacher forcing, the shipped step through DataParallel) of `config`."""
-    setup = build(config, load_pretrained=False)
-    batch = _batch(config, setup.family.layout)
-    reference = jnp.zeros((int(config.model.num_landmarks), 3))
-    runner = DataParallel(make_train_step(setup.family, setup.tx, config), config.train.parallel)
-    state, device_batch = [runner.put_state(setup.state)], runner.put_batch(batch)
-
-    def run():
-        state[0], metrics = runner.step(state[0], device_batch, reference)
-        jax.block_until_ready(metrics["loss"])
-
-    return measure_rate(run, round_seconds=bench.round_seconds, rounds=bench.rounds)["median"]
-
-
 def feature_cache_rates(config, bench: TrainBenchConfig, progress: bool) -> dict | None:
     """For a frozen Whisper: teacher-forcing steps/s with the encoder run every step on each 5 s
     window (context 'window') and from cached features (context 'chunked'), same model and
@@ -158,8 +150,6 @@ def feature_cache_rates(config, bench: TrainBenchConfig, progress: bool) -> dict
     encoder = config.model.audio_encoder
     if encoder.kind != "whisper" or not encoder.frozen:
         return None
-    from talkmesh_jax.models.audio_encoder import AudioEncoderConfig
-    from talkmesh_jax.models.whisper import WhisperEncoder, WhisperEncoderConfig
     from talkmesh_jax.models.whisper_context import ChunkedWhisper
 
     rates = {}
@@ -168,12 +158,13 @@ def feature_cache_rates(config, bench: TrainBenchConfig, progress: bool) -> dict
         variant.model.audio_encoder.context = context
         if progress:
             print(f"timing training steps with Whisper context '{context}' …", flush=True)
-        rates[context] = _teacher_forcing_rate(variant, bench)
-    architecture = WhisperEncoderConfig(**encoder.architecture)
-    mel = jnp.zeros((1, 2, architecture.num_mel_bins))
-    params = WhisperEncoder(architecture).init(jax.random.key(0), mel)["params"]
-    settings = AudioEncoderConfig.from_dict(config_to_dict(encoder))
-    chunked = ChunkedWhisper(architecture, params, settings.chunk_margin_seconds)
+        setup = build(variant, load_pretrained=False)
+        step = make_train_step(setup.family, setup.tx, variant)
+        batch = _batch(variant, setup.family)
+        reference = jnp.zeros((int(variant.model.num_landmarks), 3))
+        rates[context] = _step_rate(step, variant, setup, batch, reference, bench)["median"]
+        if context == "chunked":  # the same encoder builds the cache
+            chunked = ChunkedWhisper.of_model(setup.family.audio_encoder_config, setup.state.params)
     minute = speechlike(1, 60 * 16000)[0]
     if progress:
         print("timing the feature cache's encoding of 60 s …", flush=True)
@@ -198,8 +189,7 @@ def run_train_bench(
 
     resolve_encoder_architecture(config)
     setup = build(config, load_pretrained=False)
-    layout = setup.family.layout
-    batch = _batch(config, layout)
+    batch = _batch(config, setup.family)
     reference = jnp.zeros((int(config.model.num_landmarks), 3))
     rates, spreads, memory = _train_rates(config, setup, batch, reference, bench, progress)
     inference, inference_spreads = _inference_rates(config, setup, bench, progress)

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from talkmesh_jax import SAMPLES_PER_FRAME
 from talkmesh_jax.audio import log_mel_spectrogram
-from talkmesh_jax.models.whisper import WhisperEncoder
+from talkmesh_jax.models.whisper import WhisperEncoder, audio_positions
 from talkmesh_jax.models.whisper_context import CHUNK_POSITIONS, ChunkedWhisper, feature_rows
 from talkmesh_jax.models.whisper_weights import load_whisper_encoder
 
@@ -82,9 +82,8 @@ class Encoders:
 
     def encode(self, audio: np.ndarray, pad_to: int | None) -> np.ndarray:
         """[n] → positions of the audio [ceil(n / 320), D], encoded alone or padded."""
-        keep = (len(audio) // 160 + 1) // 2
         out = self._padded(self.params, jnp.asarray(audio[None]), pad_to)
-        return np.asarray(out)[:keep]
+        return np.asarray(out)[: audio_positions(len(audio))]
 
     def reference(self, audio: np.ndarray) -> np.ndarray:
         """[feature_rows(S), D]: each position inside the 30 s centred on it."""

@@ -20,15 +20,15 @@ from tqdm import tqdm
 
 from talkmesh_jax.data.packed import PackedClips
 from talkmesh_jax.fileio import atomic_path, write_json
-from talkmesh_jax.models.whisper_context import POSITIONS_PER_FRAME, ChunkedWhisper
+from talkmesh_jax.models.whisper_context import POSITIONS_PER_FRAME, ChunkedWhisper, fit_rows
 
 
-def encoder_fingerprint(encoder: ChunkedWhisper, dtype: str) -> str:
-    """16 hex digits of the encoder's weights, architecture, compute dtype and chunk margin."""
+def encoder_fingerprint(params, settings: dict) -> str:
+    """16 hex digits of the encoder's weights `params` and its `settings` (architecture, chunk
+    margin, compute dtype)."""
     digest = hashlib.blake2b(digest_size=8)
-    settings = {"architecture": asdict(encoder.config), "margin": encoder.margin, "dtype": dtype}
     digest.update(json.dumps(settings, sort_keys=True).encode())
-    for path, leaf in sorted(jax.tree_util.tree_flatten_with_path(encoder.params)[0], key=str):
+    for path, leaf in sorted(jax.tree_util.tree_flatten_with_path(params)[0], key=str):
         digest.update(jax.tree_util.keystr(path).encode())
         digest.update(np.ascontiguousarray(np.asarray(leaf, np.float32)).tobytes())
     return digest.hexdigest()
@@ -38,51 +38,42 @@ def audio_hash(audio: np.ndarray) -> str:
     return hashlib.blake2b(np.ascontiguousarray(audio).tobytes(), digest_size=6).hexdigest()
 
 
-def fit_rows(features: np.ndarray, rows: int) -> np.ndarray:
-    """Cut or extend (repeating the last row) features to `rows` rows: the clip's frame count
-    rules, whatever the audio's length."""
-    if len(features) >= rows:
-        return features[:rows]
-    return np.concatenate([features, np.repeat(features[-1:], rows - len(features), axis=0)])
+class FeatureCache:
+    """DATA=`root`/features/<fingerprint of `encoder` and `dtype`>/ (see module docstring); the
+    encoder's weights are hashed once, here."""
 
-
-def cached_features(
-    root: Path,
-    clips: PackedClips,
-    encoder: ChunkedWhisper,
-    dtype: str = "float32",
-    show_progress: bool = True,
-) -> np.ndarray:
-    """Per-frame features of every clip, [F, 2·d_model] float16 aligned with `clips`' frames
-    (clip c's rows are frame_offsets[c]:frame_offsets[c + 1]), from DATA=`root`'s cache; missing
-    clips are encoded and saved first."""
-    directory = Path(root) / "features" / encoder_fingerprint(encoder, dtype)
-    write_json(
-        directory / "encoder.json",
-        {
+    def __init__(self, root: str | Path, encoder: ChunkedWhisper, dtype: str = "float32"):
+        self.encoder = encoder
+        settings = {
             "architecture": asdict(encoder.config),
             "margin_positions": encoder.margin,
             "dtype": dtype,
-        },
-    )
-    width = POSITIONS_PER_FRAME * encoder.config.d_model
-    out = np.zeros((clips.num_frames, width), np.float16)
-    offsets, audio_offsets = clips.frame_offsets, clips.audio_offsets
-    bar = tqdm(
-        total=clips.num_clips, unit="clip", desc="Whisper features", disable=not show_progress
-    )
-    for c, name in enumerate(clips.names):
-        audio = np.asarray(clips.audio[audio_offsets[c] : audio_offsets[c + 1]], np.float32)
-        frames = int(offsets[c + 1] - offsets[c])
-        file = directory / f"{name}-{audio_hash(audio)}.npy"
-        if file.is_file():
-            rows = np.load(file)
-        else:
-            rows = fit_rows(encoder.encode(audio), POSITIONS_PER_FRAME * frames)
-            rows = rows.astype(np.float16)
-            with atomic_path(file) as tmp:
-                np.save(tmp, rows)
-        out[offsets[c] : offsets[c + 1]] = rows.reshape(frames, width)
-        bar.update(1)
-    bar.close()
-    return out
+        }
+        self.directory = Path(root) / "features" / encoder_fingerprint(encoder.params, settings)
+        write_json(self.directory / "encoder.json", settings)
+
+    def features(self, clips: PackedClips, show_progress: bool = True) -> np.ndarray:
+        """Per-frame features of every clip, [F, 2·d_model] float16 aligned with `clips`' frames
+        (clip c's rows are frame_offsets[c]:frame_offsets[c + 1]); missing clips are encoded
+        and saved first. The clip's frame count rules, whatever its audio's length."""
+        width = POSITIONS_PER_FRAME * self.encoder.config.d_model
+        out = np.zeros((clips.num_frames, width), np.float16)
+        offsets, audio_offsets = clips.frame_offsets, clips.audio_offsets
+        bar = tqdm(
+            total=clips.num_clips, unit="clip", desc="Whisper features", disable=not show_progress
+        )
+        for c, name in enumerate(clips.names):
+            audio = np.asarray(clips.audio[audio_offsets[c] : audio_offsets[c + 1]], np.float32)
+            frames = int(offsets[c + 1] - offsets[c])
+            file = self.directory / f"{name}-{audio_hash(audio)}.npy"
+            if file.is_file():
+                rows = np.load(file)
+            else:
+                rows = fit_rows(self.encoder.encode(audio), POSITIONS_PER_FRAME * frames)
+                rows = rows.astype(np.float16)
+                with atomic_path(file) as tmp:
+                    np.save(tmp, rows)
+            out[offsets[c] : offsets[c + 1]] = rows.reshape(frames, width)
+            bar.update(1)
+        bar.close()
+        return out

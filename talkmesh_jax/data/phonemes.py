@@ -178,9 +178,14 @@ OTHER = (0.2, 0.0, 0.1)
 TARGETS = {**BILABIAL, **LABIODENTAL, **ROUNDED, **OPEN}
 
 
+def bare_phoneme(name: str) -> str:
+    """An espeak phoneme name without its stress and syllable marks."""
+    return name.strip("'%,=")
+
+
 def phoneme_target(name: str) -> tuple[float, float, float]:
     """(jaw, closure, spread) of an espeak phoneme name; pauses ('_', '_:', …) rest the mouth."""
-    name = name.strip("'%,=")  # stress and syllable marks
+    name = bare_phoneme(name)
     if not name or name.startswith("_"):
         return (0.0, 0.5, 0.0)
     return TARGETS.get(name, OTHER)
@@ -212,7 +217,7 @@ def mouth_from_phonemes(
     if events and starts[-1] < length:  # after the last phoneme: rest
         curves[:, max(0, starts[-1] + 80) :] = np.array([[0.0], [0.5], [0.0]])
     for i, (name, _) in enumerate(events):  # full closures, however short the sound
-        if name.strip("'%,=") in BILABIAL:
+        if bare_phoneme(name) in BILABIAL:
             end = starts[i + 1] if i + 1 < len(events) else length
             lo, hi = np.clip([min(starts[i], end - CLOSURE_S * resolution), end], 0, length)
             curves[1, int(lo) : int(hi)] = 1.0

@@ -53,53 +53,31 @@ def gather_frames(
     return out
 
 
-class BlendshapeBatcher:
-    """The C++ batcher plus the clips' blendshapes, which the C++ code does not carry: each batch
-    also gets blendshapes [B, W, K] float32, gathered in numpy by its rows' (clip, start) (K = 52
-    floats a frame against the landmarks' 1434). Everything else is the C++ batcher's."""
+class PerFrameBatcher:
+    """The C++ batcher plus per-frame arrays it does not carry, gathered in numpy by each batch
+    row's (clip, start): `arrays` {key: packed values [F, R·K]} puts [B, R·W, K] float32 under
+    `key` (R rows per frame: blendshapes [B, W, K], K = 52 floats a frame against the landmarks'
+    1434; or Whisper features from the feature cache, two rows a frame, replacing "audio" by
+    [B, 2W, d_model]). Everything else is the C++ batcher's."""
 
-    def __init__(self, batcher: _batcher.WindowBatcher, clips: PackedClips):
-        self._batcher, self._clips = batcher, clips
-
-    def __getattr__(self, name: str):
-        return getattr(self._batcher, name)
-
-    def get_batch(self, epoch: int, batch: int) -> dict[str, np.ndarray]:
-        out = self._batcher.get_batch(epoch, batch)
-        out["blendshapes"] = gather_frames(
-            self._clips.blendshapes,
-            self._clips.frame_offsets,
-            out["clip"],
-            out["start"],
-            self._batcher.window_frames,
-        )
-        return out
-
-
-class FeatureBatcher:
-    """A batcher whose batches carry Whisper features instead of audio: "audio" becomes
-    [B, 2W, d_model] float32, gathered from per-frame features [F, 2·d_model] (the feature cache,
-    `data.feature_cache`) by each row's (clip, start)."""
-
-    def __init__(self, batcher, clips: PackedClips, features: np.ndarray):
-        self._batcher, self._clips, self._features = batcher, clips, features
+    def __init__(self, batcher: _batcher.WindowBatcher, clips: PackedClips, arrays: dict):
+        self._batcher, self._clips, self._arrays = batcher, clips, arrays
 
     def __getattr__(self, name: str):
         return getattr(self._batcher, name)
 
     def get_batch(self, epoch: int, batch: int) -> dict[str, np.ndarray]:
         out = self._batcher.get_batch(epoch, batch)
-        frames = self._batcher.window_frames
-        rows = gather_frames(
-            self._features, self._clips.frame_offsets, out["clip"], out["start"], frames
-        )
-        out["audio"] = rows.reshape(len(rows), 2 * frames, -1)
+        frames, offsets = self._batcher.window_frames, self._clips.frame_offsets
+        for key, (values, rows_per_frame) in self._arrays.items():
+            gathered = gather_frames(values, offsets, out["clip"], out["start"], frames)
+            out[key] = gathered.reshape(len(gathered), rows_per_frame * frames, -1)
         return out
 
 
 def create_batcher(
     clips: PackedClips, spec: WindowSpec, num_threads: int = 0, features: np.ndarray | None = None
-):
+) -> _batcher.WindowBatcher | PerFrameBatcher:
     """The C++ batcher over `clips` (zero-copy; `num_threads=0` uses every core).
 
     Batches are dicts: audio [B, W*640] float32 (or, with per-frame Whisper `features`
@@ -108,9 +86,12 @@ def create_batcher(
     float32 when the clips have them.
     """
     batcher = _create_cpp_batcher(clips, spec, num_threads)
+    arrays = {}
     if clips.blendshapes is not None:
-        batcher = BlendshapeBatcher(batcher, clips)
-    return batcher if features is None else FeatureBatcher(batcher, clips, features)
+        arrays["blendshapes"] = (clips.blendshapes, 1)
+    if features is not None:
+        arrays["audio"] = (features, 2)
+    return PerFrameBatcher(batcher, clips, arrays) if arrays else batcher
 
 
 def _create_cpp_batcher(

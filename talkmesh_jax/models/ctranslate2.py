@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import re
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from talkmesh_jax import TalkmeshError
+from talkmesh_jax.fileio import read_json
 
 BINARY_VERSION = 6
 SPEC_NAME = "WhisperSpec"
@@ -134,14 +136,28 @@ def architecture(variables: dict) -> dict:
     }
 
 
-def hf_config(directory: Path, variables: dict) -> dict:
+@dataclass(frozen=True)
+class Metadata:
+    """What a CTranslate2 directory says besides the weights: tokenizer.json's special tokens
+    {token: id}, and its config.json (suppressed ids, alignment heads, language ids)."""
+
+    tokens: dict[str, int]
+    options: dict
+
+
+def read_metadata(directory: Path) -> Metadata:
+    tokenizer = read_json(directory / "tokenizer.json")
+    tokens = {t["content"]: int(t["id"]) for t in tokenizer.get("added_tokens", [])}
+    file = directory / "config.json"
+    return Metadata(tokens, read_json(file) if file.is_file() else {})
+
+
+def hf_config(variables: dict, metadata: Metadata) -> dict:
     """The Hugging Face `WhisperConfig` dict of a CTranslate2 checkpoint: sizes from the
-    variables' shapes, token ids from tokenizer.json, suppression lists from config.json."""
+    variables' shapes, token ids from tokenizer.json."""
     sizes = architecture(variables)
-    tokens = special_tokens(directory)
-    ct2 = _read_ct2_config(directory)
-    multilingual = sizes["vocab_size"] >= 51865  # OpenAI's rule: .en vocabularies have 51864
-    start, end = tokens["<|startoftranscript|>"], tokens["<|endoftext|>"]
+    tokens = metadata.tokens
+    end = tokens["<|endoftext|>"]
     return {
         "architectures": ["WhisperForConditionalGeneration"],
         **sizes,
@@ -151,57 +167,40 @@ def hf_config(directory: Path, variables: dict) -> dict:
         "bos_token_id": end,
         "eos_token_id": end,
         "pad_token_id": end,
-        "decoder_start_token_id": start,
-        "is_multilingual": multilingual,
-        # generation settings (generation_config.json), not written to config.json
-        "suppress_tokens": list(ct2.get("suppress_ids", [])),
-        "begin_suppress_tokens": list(ct2.get("suppress_ids_begin", [220, end])),
+        "decoder_start_token_id": tokens["<|startoftranscript|>"],
+        "is_multilingual": sizes["vocab_size"] >= 51865,  # OpenAI's rule: .en ones have 51864
     }
 
 
-def generation_config(directory: Path, config: dict) -> dict:
+def generation_config(config: dict, metadata: Metadata) -> dict:
     """Hugging Face's generation_config.json for Whisper (what `generate` needs: the special
-    tokens, languages and tasks, the no-timestamps token)."""
-    tokens = special_tokens(directory)
-    ct2 = _read_ct2_config(directory)
+    tokens, languages and tasks, the no-timestamps token, the suppressed tokens)."""
+    tokens, options = metadata.tokens, metadata.options
     result = {
         "bos_token_id": config["bos_token_id"],
         "eos_token_id": config["eos_token_id"],
         "pad_token_id": config["pad_token_id"],
         "decoder_start_token_id": config["decoder_start_token_id"],
-        "suppress_tokens": config["suppress_tokens"],
-        "begin_suppress_tokens": config["begin_suppress_tokens"],
+        "suppress_tokens": list(options.get("suppress_ids", [])),
+        "begin_suppress_tokens": list(
+            options.get("suppress_ids_begin", [220, config["eos_token_id"]])
+        ),
         "max_length": config["max_target_positions"],
         "no_timestamps_token_id": tokens["<|notimestamps|>"],
         "prev_sot_token_id": tokens["<|startofprev|>"],
         "max_initial_timestamp_index": 50,
         "return_timestamps": False,
         "is_multilingual": config["is_multilingual"],
-        "alignment_heads": [list(pair) for pair in ct2.get("alignment_heads", [])],
+        "alignment_heads": [list(pair) for pair in options.get("alignment_heads", [])],
     }
     if config["is_multilingual"]:
-        ids = set(ct2.get("lang_ids", []))
+        ids = set(options.get("lang_ids", []))
         result["lang_to_id"] = {name: i for name, i in tokens.items() if i in ids}
         result["task_to_id"] = {
             "transcribe": tokens["<|transcribe|>"],
             "translate": tokens["<|translate|>"],
         }
     return result
-
-
-def special_tokens(directory: Path) -> dict[str, int]:
-    """{token: id} of tokenizer.json's added (special) tokens."""
-    from talkmesh_jax.fileio import read_json
-
-    tokenizer = read_json(directory / "tokenizer.json")
-    return {t["content"]: int(t["id"]) for t in tokenizer.get("added_tokens", [])}
-
-
-def _read_ct2_config(directory: Path) -> dict:
-    from talkmesh_jax.fileio import read_json
-
-    file = directory / "config.json"
-    return read_json(file) if file.is_file() else {}
 
 
 ATTENTION = {"linear_1": "out_proj"}

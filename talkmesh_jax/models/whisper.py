@@ -171,6 +171,11 @@ class WhisperEncoder(nn.Module):
 CONTEXTS = ("window", "padded", "chunked")
 
 
+def audio_positions(num_samples: int) -> int:
+    """Encoder positions of `num_samples` samples of audio: ceil(S / 320) (50 per second)."""
+    return (num_samples // 160 + 1) // 2
+
+
 class WhisperAudioEncoder(nn.Module):
     """Raw audio → Whisper features: the log-mel runs on the device, then the encoder.
 
@@ -198,7 +203,7 @@ class WhisperAudioEncoder(nn.Module):
             if self.is_initializing():
                 encoder(jnp.zeros((1, 2, self.config.num_mel_bins), jnp.float32))
             return jax.lax.stop_gradient(audio)
-        keep = (audio.shape[1] // 160 + 1) // 2
+        keep = audio_positions(audio.shape[1])
         padding = WHISPER_SAMPLES if self.context == "padded" else None
         mel = log_mel_spectrogram(audio, self.config.num_mel_bins, padding)
         features = encoder(mel)[:, :keep]

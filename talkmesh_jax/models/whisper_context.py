@@ -35,6 +35,13 @@ def feature_rows(num_samples: int) -> int:
     return POSITIONS_PER_FRAME * max(1, round(num_samples / SAMPLES_PER_FRAME))
 
 
+def fit_rows(features: np.ndarray, rows: int) -> np.ndarray:
+    """Cut or extend (repeating the last row) features [n, D] to `rows` rows."""
+    if len(features) >= rows:
+        return features[:rows]
+    return np.concatenate([features, np.repeat(features[-1:], rows - len(features), axis=0)])
+
+
 class ChunkedWhisper:
     """Encodes audio [S] float32 16 kHz → features [2T, d_model] float32 in 30 s chunks with
     `margin_seconds` of overlap on each side (see module docstring)."""
@@ -96,7 +103,4 @@ class ChunkedWhisper:
         if emitted < rows:
             start = index * self.stride
             block = self.encode_chunk(buffer)[emitted - start : rows - start]
-            missing = rows - emitted - len(block)  # rounding past the last position
-            if missing > 0:
-                block = np.concatenate([block, np.repeat(block[-1:], missing, axis=0)])
-            yield block
+            yield fit_rows(block, rows - emitted)  # rounding may ask one past the last position

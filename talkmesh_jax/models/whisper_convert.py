@@ -18,7 +18,6 @@ from talkmesh_jax.fileio import PendingPath, write_json
 from talkmesh_jax.models import ctranslate2
 from talkmesh_jax.models.whisper_weights import resolve_checkpoint
 
-GENERATION_ONLY = ("suppress_tokens", "begin_suppress_tokens")
 TOKENIZER_CONFIG = {
     "tokenizer_class": "WhisperTokenizer",
     "processor_class": "WhisperProcessor",
@@ -64,19 +63,19 @@ def convert_ctranslate2(source: str | os.PathLike, out: str | os.PathLike) -> Pa
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise TalkmeshError(f"{out}: already exists and is not an empty directory")
     variables = ctranslate2.read_model_bin(directory / "model.bin")
-    config = ctranslate2.hf_config(directory, variables)
+    metadata = ctranslate2.read_metadata(directory)
+    config = ctranslate2.hf_config(variables, metadata)
     tensors = ctranslate2.hf_tensors(variables, str(directory / "model.bin"))
     del variables
     pending = PendingPath(out, folder=True)
     try:
         weights = pending.tmp / "model.safetensors"
         save_file(tensors, str(weights), metadata={"format": "pt"})
-        weights.chmod((pending.tmp / ".").stat().st_mode & 0o666)
-        model_config = {k: v for k, v in config.items() if k not in GENERATION_ONLY}
-        write_json(pending.tmp / "config.json", model_config)
+        weights.chmod(pending.tmp.stat().st_mode & 0o666)  # safetensors writes it private
+        write_json(pending.tmp / "config.json", config)
         write_json(
             pending.tmp / "generation_config.json",
-            ctranslate2.generation_config(directory, config),
+            ctranslate2.generation_config(config, metadata),
         )
         shutil.copyfile(directory / "tokenizer.json", pending.tmp / "tokenizer.json")
         write_json(pending.tmp / "tokenizer_config.json", TOKENIZER_CONFIG)

@@ -183,15 +183,13 @@ def whisper_features(
     encoder = family.audio_encoder_config
     if encoder is None or not encoder.inputs_are_features:
         return {"train": None, "valid": None}
-    from talkmesh_jax.data.feature_cache import cached_features
+    from talkmesh_jax.data.feature_cache import FeatureCache
     from talkmesh_jax.models.whisper_context import ChunkedWhisper
 
     chunked = ChunkedWhisper.of_model(encoder, variables)
-    root = Path(config.data.dataset)
+    cache = FeatureCache(config.data.dataset, chunked, encoder.dtype)
     return {
-        part: None
-        if clips is None
-        else cached_features(root, clips, chunked, encoder.dtype, show_progress)
+        part: None if clips is None else cache.features(clips, show_progress)
         for part, clips in (("train", data.train), ("valid", data.valid))
     }
 
