@@ -7,6 +7,12 @@ saved, and loaded into the Flax encoder, so both sides compute with the same wei
   (b) jax_padded     ours, log-mel + encoder on 30 s of padded audio, jit-compiled
   (c) jax_window     ours on the 5 s windows alone
 Both of ours keep the positions of the window (250 for 5 s); (a) returns all 1500.
+The attention alone, on q, k, v of the padded encoding's shape ([batch, 1500, heads, 64], same
+values, same dtype, on the device on both sides, no transfers):
+  (d) torch_attention   torch.nn.functional.scaled_dot_product_attention (its fused kernel)
+  (e) jax_attention     ours: `models.attention.attention`, what the encoder calls (on the CPU
+                        the C++ kernel through XLA's FFI), jit-compiled
+  (f) jax_sliced_attention  (CPU only) ours before the kernel: XLA, one (batch, head) at a time
 Like with like: every method is timed from the audio in host memory to the features in host
 memory (transfers to and from the device included); torch computes in the same dtype as ours
 (bfloat16 weights and inputs when `dtype` is bfloat16), and float32 matrix products use TF32 on
@@ -120,7 +126,59 @@ def run_encoder_bench(config: EncoderBenchConfig, progress: bool = True) -> dict
     keep = outputs["jax_window"].shape[1]
     results = _results(config, whisper, rates, outputs, keep, samples, jax.devices()[0])
     results["rounds_calls_per_s"] = spreads
+    results["attention"] = _attention_rates(config, whisper, torch_dtype)
+    if "jax_sliced_attention" in results["attention"]["calls_per_s"]:
+        results["targets"]["jax_attention >= 1.0x torch_attention"] = (
+            results["attention"]["jax_vs_torch"] >= 1.0
+        )
     return results
+
+
+def _attention_rates(config: EncoderBenchConfig, whisper: WhisperEncoderConfig, torch_dtype):
+    """(d), (e), (f) of the module docstring: calls/s, their ratio and largest difference."""
+    import jax
+    import jax.numpy as jnp
+    import torch
+
+    from talkmesh_jax.models.attention import attention, sliced_attention
+
+    heads = whisper.encoder_attention_heads
+    shape = (config.batch_size, whisper.max_source_positions, heads, whisper.head_dim)
+    qkv_host = np.random.default_rng(0).standard_normal((3, *shape), np.float32)
+    scale = whisper.head_dim**-0.5
+    dtype = jnp.bfloat16 if config.dtype == "bfloat16" else jnp.float32
+    q, k, v = (jnp.asarray(x, dtype) for x in qkv_host)
+    tq, tk, tv = (
+        torch.from_numpy(x.transpose(0, 2, 1, 3).copy()).to(config.torch_device, torch_dtype)
+        for x in qkv_host
+    )
+
+    def torch_attention() -> torch.Tensor:
+        with torch.no_grad():
+            out = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, scale=scale)
+        if out.is_cuda:
+            torch.cuda.synchronize()
+        return out
+
+    def jax_call(fn):
+        jitted = jax.jit(lambda q, k, v: fn(q, k, v, scale))
+        return lambda: jitted(q, k, v).block_until_ready()
+
+    calls = {"torch_attention": torch_attention, "jax_attention": jax_call(attention)}
+    if jax.default_backend() == "cpu":
+        calls["jax_sliced_attention"] = jax_call(sliced_attention)
+    rates = {
+        name: measure_rate(fn, round_seconds=config.round_seconds, rounds=config.rounds)["median"]
+        for name, fn in calls.items()
+    }
+    ours = np.asarray(calls["jax_attention"](), np.float32)
+    theirs = torch_attention().float().cpu().numpy().transpose(0, 2, 1, 3)
+    return {
+        "shape_b_t_h_d": list(shape),
+        "calls_per_s": rates,
+        "jax_vs_torch": rates["jax_attention"] / rates["torch_attention"],
+        "max_abs_diff_jax_vs_torch": float(np.abs(ours - theirs).max()),
+    }
 
 
 def hf_whisper_config(whisper: WhisperEncoderConfig):
@@ -210,6 +268,7 @@ def format_table(results: dict) -> str:
             f"(b) is {100 * results['jax_padded_fraction_of_peak']:.1f} % of the "
             f"{results['peak_tflops']:g} TFLOP/s peak"
         )
+    lines += _attention_lines(results)
     lines.append(
         f"max |(b) - (a)| = {results['padded_max_abs_diff_jax_vs_torch']:.2e}; "
         f"(c) vs (b) on the window: max {results['window_vs_padded_max_abs_diff']:.3f}, "
@@ -218,3 +277,22 @@ def format_table(results: dict) -> str:
     for target, met in results["targets"].items():
         lines.append(f"target {target}: {'met' if met else 'NOT met'}")
     return "\n".join(lines)
+
+
+def _attention_lines(results: dict) -> list[str]:
+    if "attention" not in results:  # results of an older version
+        return []
+    att = results["attention"]
+    rates = att["calls_per_s"]
+    lines = [f"attention alone, q/k/v {att['shape_b_t_h_d']}   {'calls/s':>10s} {'vs torch':>9s}"]
+    rows = [
+        ("(d) torch scaled_dot_product_attention", "torch_attention"),
+        ("(e) ours (what the encoder calls)", "jax_attention"),
+        ("(f) ours before: XLA, one (batch, head)", "jax_sliced_attention"),
+    ]
+    for label, key in rows:
+        if key in rates:
+            ratio = rates[key] / rates["torch_attention"]
+            lines.append(f"{label:44s} {rates[key]:10.2f} {ratio:8.2f}x")
+    lines.append(f"max |(e) - (d)| = {att['max_abs_diff_jax_vs_torch']:.2e}")
+    return lines

@@ -17,6 +17,7 @@ import numpy as np
 
 from talkmesh_jax import TalkmeshError
 from talkmesh_jax.audio import WHISPER_SAMPLES, log_mel_spectrogram
+from talkmesh_jax.models.attention import attention
 
 LAYER_NORM_EPS = 1e-5
 
@@ -71,31 +72,6 @@ def sinusoids(length: int, channels: int) -> np.ndarray:
     inv_timescales = np.exp(-increment * np.arange(channels // 2))
     scaled = np.arange(length)[:, None] * inv_timescales[None, :]
     return np.concatenate([np.sin(scaled), np.cos(scaled)], axis=1).astype(np.float32)
-
-
-def attention(q: jnp.ndarray, k: jnp.ndarray, v: jnp.ndarray, scale: float) -> jnp.ndarray:
-    """Softmax attention without mask: q, k, v [B, T, H, Dh] → [B, T, H, Dh].
-
-    Off CPU: `jax.nn.dot_product_attention` (fused kernels). On CPU, one (batch, head) slice at a
-    time, so each [T, T] score matrix stays in cache: XLA's CPU softmax over the whole
-    [B, H, T, T] tensor is memory-bound and about twice as slow (measured at T = 1500).
-    """
-    if jax.default_backend() != "cpu":
-        return jax.nn.dot_product_attention(q, k, v, scale=scale)
-    b, t, h, d = q.shape
-
-    def heads(x: jnp.ndarray) -> jnp.ndarray:
-        return x.transpose(0, 2, 1, 3).reshape(b * h, -1, d)
-
-    def one_head(qkv: tuple[jnp.ndarray, ...]) -> jnp.ndarray:
-        qh, kh, vh = qkv
-        scores = ((qh * scale) @ kh.T).astype(jnp.float32)
-        weights = jnp.exp(scores - scores.max(-1, keepdims=True))
-        out = weights.astype(vh.dtype) @ vh
-        return out / weights.sum(-1, keepdims=True).astype(vh.dtype)
-
-    out = jax.lax.map(one_head, (heads(q), heads(k), heads(v)), batch_size=2)
-    return out.reshape(b, h, t, d).transpose(0, 2, 1, 3)
 
 
 class SelfAttention(nn.Module):
