@@ -88,6 +88,18 @@ std::string check_attention_shape(const AttentionShape& s) {
   return "";
 }
 
+std::string attention_shape_of(const int64_t* q, size_t q_rank, const int64_t* k, size_t k_rank,
+                               const int64_t* v, size_t v_rank, AttentionShape& shape) {
+  if (q_rank != 4 || k_rank != 4 || v_rank != 4) return "q, k, v must be [B, T, H, D]";
+  for (int axis : {0, 2, 3}) {
+    if (k[axis] != q[axis] || v[axis] != q[axis])
+      return "q, k, v differ in batch, heads or head_dim";
+  }
+  if (k[1] != v[1]) return "k and v differ in length";
+  shape = AttentionShape{q[0], q[1], k[1], q[2], q[3]};
+  return check_attention_shape(shape);
+}
+
 std::string attention_isa() { return current_isa().name; }
 
 bool set_attention_isa(const std::string& name) {

@@ -24,6 +24,11 @@ using ParallelFor = std::function<void(int64_t count, const std::function<void(i
 // of 16; every size must be positive).
 std::string check_attention_shape(const AttentionShape& shape);
 
+// The shape of operands with these dimensions (q, k, v: rank and sizes), checked as above: ""
+// and `shape` filled, or what is wrong. Both entry points (XLA FFI, numpy) call it.
+std::string attention_shape_of(const int64_t* q, size_t q_rank, const int64_t* k, size_t k_rank,
+                               const int64_t* v, size_t v_rank, AttentionShape& shape);
+
 // The kernel variant in use: "avx512", "avx2" or "baseline".
 std::string attention_isa();
 
@@ -54,10 +59,10 @@ struct AttentionJob {
   uint64_t generation = 0;  // unique per call: invalidates a thread's packed keys
 };
 
-// A thread's buffers for attend_block (attention.cc owns and sizes them): packed keys
-// [round_up(Tk, 64) * D], scores [q_block * kv_block], queries and acc [q_block * D], row_max and
-// row_sum [q_block]. `packed_*` say whose keys `panels` holds, so consecutive blocks of one head
-// pack them once.
+// A thread's buffers for attend_block (attention.cc owns and sizes them): packed keys and a
+// contiguous copy of the values, each [round_up(Tk, 64) * D], scores [q_block * kv_block], queries and acc [q_block * D], row_max and
+// row_sum [q_block]. `packed_*` say whose keys and values `panels` and `values` hold, so
+// consecutive blocks of one head pack them once.
 struct Workspace {
   float *panels = nullptr, *scores = nullptr, *queries = nullptr, *acc = nullptr;
   float *row_max = nullptr, *row_sum = nullptr, *values = nullptr;

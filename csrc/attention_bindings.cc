@@ -21,15 +21,11 @@ using Array = py::array_t<float, py::array::c_style | py::array::forcecast>;
 
 py::array_t<float> attention_numpy(const Array& q, const Array& k, const Array& v, float scale,
                                    int threads) {
-  if (q.ndim() != 4 || k.ndim() != 4 || v.ndim() != 4)
-    throw std::invalid_argument("q, k, v must be [B, T, H, D]");
-  for (int axis : {0, 2, 3}) {
-    if (k.shape(axis) != q.shape(axis) || v.shape(axis) != q.shape(axis))
-      throw std::invalid_argument("q, k, v differ in batch, heads or head_dim");
-  }
-  if (k.shape(1) != v.shape(1)) throw std::invalid_argument("k and v differ in length");
-  const talkmesh::AttentionShape shape{q.shape(0), q.shape(1), k.shape(1), q.shape(2), q.shape(3)};
-  const std::string problem = talkmesh::check_attention_shape(shape);
+  const std::vector<int64_t> qd(q.shape(), q.shape() + q.ndim()),
+      kd(k.shape(), k.shape() + k.ndim()), vd(v.shape(), v.shape() + v.ndim());
+  talkmesh::AttentionShape shape;
+  const std::string problem = talkmesh::attention_shape_of(qd.data(), qd.size(), kd.data(),
+                                                           kd.size(), vd.data(), vd.size(), shape);
   if (!problem.empty()) throw std::invalid_argument(problem);
   py::array_t<float> out({q.shape(0), q.shape(1), q.shape(2), q.shape(3)});
   const float *qp = q.data(), *kp = k.data(), *vp = v.data();

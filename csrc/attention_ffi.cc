@@ -17,17 +17,9 @@ namespace {
 ffi::Error attention_call(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> q, ffi::Buffer<ffi::F32> k,
                           ffi::Buffer<ffi::F32> v, ffi::ResultBuffer<ffi::F32> out, float scale) {
   const auto qd = q.dimensions(), kd = k.dimensions(), vd = v.dimensions();
-  if (qd.size() != 4 || kd.size() != 4 || vd.size() != 4)
-    return ffi::Error::InvalidArgument("talkmesh_cpu_attention: q, k, v must be [B, T, H, D]");
-  for (int axis : {0, 2, 3}) {
-    if (kd[axis] != qd[axis] || vd[axis] != qd[axis])
-      return ffi::Error::InvalidArgument(
-          "talkmesh_cpu_attention: q, k, v differ in batch, heads or head_dim");
-  }
-  if (kd[1] != vd[1])
-    return ffi::Error::InvalidArgument("talkmesh_cpu_attention: k and v differ in length");
-  const AttentionShape shape{qd[0], qd[1], kd[1], qd[2], qd[3]};
-  const std::string problem = check_attention_shape(shape);
+  AttentionShape shape;
+  const std::string problem = attention_shape_of(qd.begin(), qd.size(), kd.begin(), kd.size(),
+                                                 vd.begin(), vd.size(), shape);
   if (!problem.empty()) return ffi::Error::InvalidArgument("talkmesh_cpu_attention: " + problem);
   const int64_t helpers = pool.num_threads() - 1;
   attention_f32(q.typed_data(), k.typed_data(), v.typed_data(), out->typed_data(), shape, scale,

@@ -63,11 +63,7 @@ def _register_ffi_target() -> None:
     jax.ffi.register_ffi_target(FFI_TARGET, _attention.ffi_handler(), platform="cpu")
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
-def cpu_kernel_attention(
-    q: jnp.ndarray, k: jnp.ndarray, v: jnp.ndarray, scale: float
-) -> jnp.ndarray:
-    """The C++ kernel (float32, CPU); differentiable through `sliced_attention`'s gradient."""
+def _kernel_call(q: jnp.ndarray, k: jnp.ndarray, v: jnp.ndarray, scale: float) -> jnp.ndarray:
     _register_ffi_target()
     call = jax.ffi.ffi_call(
         FFI_TARGET, jax.ShapeDtypeStruct(q.shape, jnp.float32), vmap_method="sequential"
@@ -75,8 +71,16 @@ def cpu_kernel_attention(
     return call(q, k, v, scale=np.float32(scale))
 
 
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
+def cpu_kernel_attention(
+    q: jnp.ndarray, k: jnp.ndarray, v: jnp.ndarray, scale: float
+) -> jnp.ndarray:
+    """The C++ kernel (float32, CPU); differentiable through `sliced_attention`'s gradient."""
+    return _kernel_call(q, k, v, scale)
+
+
 def _kernel_forward(q, k, v, scale):
-    return cpu_kernel_attention(q, k, v, scale), (q, k, v)
+    return _kernel_call(q, k, v, scale), (q, k, v)
 
 
 def _kernel_backward(scale, residuals, grad):
