@@ -114,18 +114,24 @@ def _stream(args: argparse.Namespace) -> int:
         pace=not args.no_pace,
         pcm=args.pcm,
     )
+    if args.lookahead_ms is not None and not args.lookahead_ms >= 0:
+        raise TalkmeshError(f"--lookahead-ms {args.lookahead_ms:g}: must be 0 or more")
+    if not args.chunk_ms > 0:
+        raise TalkmeshError(f"--chunk-ms {args.chunk_ms:g}: must be more than 0")
     fmt = stream_format(options)
     chunks = audio_chunks(options)
     _, predictor, _ = open_run(args.workdir, args.checkpoint, args.seed, args.temperature)
     frames = None if args.lookahead_ms is None else math.ceil(args.lookahead_ms / 40.0)
     streamer = Streamer(predictor, frames)
-    sink = FrameSink(args.out, fmt, predictor.layout.num_landmarks or None)
-    result = run_stream(streamer, chunks, sink)
+    sink = FrameSink(args.out, fmt, predictor.layout)
+    result = run_stream(streamer, chunks, sink, args.chunk_ms)
     latency = result["latency_ms"]
     print(
         f"streamed {result['frames']} frames ({result['seconds']:.1f} s of audio) in "
         f"{result['wall_s']:.1f} s; look-ahead {result['lookahead_ms']:.0f} ms; latency mean "
-        f"{latency['mean']:.0f} ms, p95 {latency['p95']:.0f} ms, max {latency['max']:.0f} ms"
+        f"{latency['mean']:.0f} ms, p95 {latency['p95']:.0f} ms, max {latency['max']:.0f} ms "
+        f"(last audio sample arrived → frame written); {latency['late']} of "
+        f"{latency['frames']} frames behind real time (> {latency['late_after_ms']:.0f} ms)"
         + (f"; written {result['out']}" if result["out"] else ""),
         file=sys.stderr,
     )
@@ -210,7 +216,13 @@ def _bench_export(args: argparse.Namespace) -> int:
 
     minutes = tuple(float(m) for m in args.memory_minutes.split(","))
     bench = ExportBenchConfig(
-        args.seconds, args.rounds, args.stream_seconds, minutes, args.seam_minutes, args.workdir
+        args.seconds,
+        args.rounds,
+        args.stream_seconds,
+        minutes,
+        args.seam_minutes,
+        args.workdir,
+        args.whisper_size,
     )
     return _report(args, run_export_bench(bench, not args.no_progress), format_table)
 
@@ -228,6 +240,11 @@ def add_bench_export(kinds: argparse._SubParsersAction) -> None:
     p.add_argument("--stream-seconds", type=float, default=10.0)
     p.add_argument("--memory-minutes", default="1,30", help="export lengths for peak memory")
     p.add_argument("--seam-minutes", type=float, default=10.0)
+    p.add_argument(
+        "--whisper-size",
+        default="small",
+        help="the Whisper size of the `original` rows (random weights; the config's: small)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_bench_export)
 

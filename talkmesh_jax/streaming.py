@@ -9,8 +9,9 @@ by `measure_lookahead`) the frames equal offline export's (up to the log-mel flo
 front end sets per window from the loudest sound so far); a shorter look-ahead trades accuracy
 for latency (`talkmesh bench export` measures both).
 
-Latency of frame t: its own 40 ms, the look-ahead, and the compute of one step (one or two
-windows regenerated).
+Latency of frame t, from its last audio sample's arrival to its being written: the look-ahead,
+the wait for the chunk that completes it, and the compute of one step (one or two windows
+regenerated); more when the compute falls behind the audio (`LatencyMeter` counts those frames).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class Streamer:
     all. Memory holds at most two windows of audio."""
 
     def __init__(self, predictor: Predictor, lookahead_frames: int | None = None):
+        if lookahead_frames is not None and lookahead_frames < 0:
+            raise TalkmeshError(f"the look-ahead must be ≥ 0 frames, got {lookahead_frames}")
         if predictor.features is not None:
             raise TalkmeshError(
                 "streaming needs a model whose Whisper sees its window (context 'window' or "
@@ -133,33 +136,42 @@ class Streamer:
 
 
 class LatencyMeter:
-    """Wall-clock latency of each frame: from its first audio sample being pushed to the frame
-    being returned. Record pushes with `pushed(samples_so_far, time)`, frames with
-    `returned(first_frame, count, time)`."""
+    """Latency of every frame, on the real-time clock of the audio's arrival: from the moment
+    the frame's last audio sample arrived (the last sample of the audio for a frame that runs
+    past its end) to the moment the frame was written. Record arrivals with
+    `arrived(samples_so_far, when)` (when the chunk ending there arrived) and writes with
+    `written(first_frame, count, when)`. A frame is *late* when its latency exceeds
+    `late_after_ms` (the caller's look-ahead + one chunk + one frame of compute): the stream
+    did not keep up with real time."""
 
-    def __init__(self):
-        self.arrivals: list[tuple[int, float]] = []  # (samples pushed after this push, time)
+    def __init__(self, late_after_ms: float = float("inf")):
+        self.late_after_ms = late_after_ms
+        self.arrivals: list[tuple[int, float]] = []  # (samples arrived up to here, when)
         self.latencies: list[float] = []
 
-    def pushed(self, total_samples: int, now: float) -> None:
-        self.arrivals.append((total_samples, now))
+    def arrived(self, total_samples: int, when: float) -> None:
+        self.arrivals.append((total_samples, when))
 
-    def returned(self, first_frame: int, count: int, now: float) -> None:
+    def written(self, first_frame: int, count: int, now: float) -> None:
+        if count and not self.arrivals:
+            raise RuntimeError("frames written before any audio arrived")
         for t in range(first_frame, first_frame + count):
-            sample = t * SAMPLES_PER_FRAME
-            arrived = next((when for total, when in self.arrivals if total > sample), now)
-            self.latencies.append(now - arrived)
-        keep = (first_frame + count) * SAMPLES_PER_FRAME
-        self.arrivals = [(total, when) for total, when in self.arrivals if total > keep] or (
-            self.arrivals[-1:]
-        )
+            last = min((t + 1) * SAMPLES_PER_FRAME, self.arrivals[-1][0]) - 1  # sample index
+            when = next(when for total, when in self.arrivals if total > last)
+            self.latencies.append(now - when)
+        keep = (first_frame + count) * SAMPLES_PER_FRAME  # later frames end after this sample
+        self.arrivals = [a for a in self.arrivals if a[0] > keep] or self.arrivals[-1:]
 
     def summary_ms(self) -> dict[str, float]:
+        """{"mean", "p95", "max"} ms, "frames" counted, "late" frames and "late_after_ms"."""
         values = np.asarray(self.latencies) * 1000.0
+        summary = {"frames": int(values.size), "late_after_ms": self.late_after_ms}
         if values.size == 0:
-            return {"mean": 0.0, "p95": 0.0, "max": 0.0}
+            return {"mean": 0.0, "p95": 0.0, "max": 0.0, "late": 0, **summary}
         return {
             "mean": float(values.mean()),
             "p95": float(np.percentile(values, 95)),
             "max": float(values.max()),
+            "late": int((values > self.late_after_ms).sum()),
+            **summary,
         }

@@ -9,7 +9,13 @@ import sys
 import numpy as np
 import pytest
 
-from talkmesh_jax.bench.export import peak_rss_mb, seam_figures, write_long_wav
+from talkmesh_jax.bench.export import (
+    export_command,
+    memory_figures,
+    seam_figures,
+    write_long_wav,
+)
+from talkmesh_jax.bench.process import run_measured
 from talkmesh_jax.cli import main
 from talkmesh_jax.media import write_wav
 from talkmesh_jax.runs import open_run
@@ -137,14 +143,41 @@ def test_stream_reads_pcm_from_stdin(trained_run, speech, tmp_path):
     assert np.concatenate(blocks).shape == (80, 478, 3) and len(blocks) > 10
 
 
+LEAKY_EXPORT = """
+import sys
+from talkmesh_jax.formats.arrays import NpyWriter
+kept, write = [], NpyWriter._write
+def keep_every_frame(self, block):
+    kept.append({k: v.copy() for k, v in block.items()})
+    write(self, block)
+NpyWriter._write = keep_every_frame
+from talkmesh_jax.cli import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
 def test_memory_does_not_grow_with_length(trained_run, tmp_path):
-    """1 min and 12 min of audio: the peak differs by far less than the 12-minute output itself
-    (18,000 frames × 478 × 3 floats = 103 MB) — nothing per frame is kept."""
+    """Watched from outside the process: 1 min and 12 min of audio peak alike, and while the
+    12-minute output (18,000 frames × 478 × 3 floats = 103 MB) is written, RSS stays flat; an
+    export that keeps every frame (the same command with its writer patched) is caught."""
     run = str(trained_run)
-    short = peak_rss_mb(run, write_long_wav(tmp_path / "1.wav", 60), tmp_path / "o1")
-    long = peak_rss_mb(run, write_long_wav(tmp_path / "12.wav", 720), tmp_path / "o12")
-    assert np.load(tmp_path / "o12.npy", mmap_mode="r").shape == (18000, 478, 3)
-    assert long - short < 40, (short, long)
+    width = 478 * 3
+    short = memory_figures(
+        run, write_long_wav(tmp_path / "1.wav", 60), tmp_path / "o1" / "o.npy", 1500, width
+    )
+    long_wav = write_long_wav(tmp_path / "12.wav", 720)
+    long = memory_figures(run, long_wav, tmp_path / "o12" / "o.npy", 18000, width)
+    assert np.load(tmp_path / "o12" / "o.npy", mmap_mode="r").shape == (18000, 478, 3)
+    assert long["peak_rss_mb"] - short["peak_rss_mb"] < 40, (short, long)
+    assert long["growth_mb"] < 12, long  # measured 0–3 MB
+    leaky_command = [
+        sys.executable,
+        "-c",
+        LEAKY_EXPORT,
+        *export_command(run, long_wav, tmp_path / "l" / "o.npy")[3:],
+    ]
+    leaky = run_measured(leaky_command, tmp_path / "l", "*o.npy*")
+    assert leaky.growth_mb(18000 * width * 4) > 50  # 80 % of 103 MB kept
 
 
 def test_no_seam_at_window_joins(trained_run, tmp_path):

@@ -17,7 +17,7 @@ and whether window joins show.
 
 from __future__ import annotations
 
-import subprocess
+import shutil
 import sys
 import tempfile
 import time
@@ -25,21 +25,22 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-import jax
+import ml_collections
 import numpy as np
 
 from talkmesh_jax import SAMPLE_RATE
+from talkmesh_jax.bench.process import run_measured
 from talkmesh_jax.bench.signals import speechlike
 from talkmesh_jax.bench.timing import machine_info
 from talkmesh_jax.config import apply_overrides, load_config
 from talkmesh_jax.export import export_one
 from talkmesh_jax.inference import Predictor
 from talkmesh_jax.media import load_audio
-from talkmesh_jax.models.build import build_family
-from talkmesh_jax.stream_command import paced, run_stream
+from talkmesh_jax.models.build import build_family, init_variables
+from talkmesh_jax.stream_command import paced, run_stream, unpaced
 from talkmesh_jax.streaming import Streamer, measure_lookahead
+from talkmesh_jax.train.loop import fill_new_defaults, resolve_encoder_architecture
 
-MODELS = {"tiny": [], "original_defaults": ["model.audio_encoder.checkpoint=None"]}
 CONFIG_OF = {"tiny": "tiny", "original_defaults": "original"}
 
 
@@ -51,17 +52,61 @@ class ExportBenchConfig:
     memory_minutes: tuple[float, ...] = (1.0, 30.0)
     seam_minutes: float = 10.0
     workdir: str | None = None
+    whisper_size: str = "small"  # the `original` config's Whisper (random weights of this size)
 
 
-def random_predictor(name: str) -> Predictor:
-    """A Predictor of a shipped config with random weights (landmarks+blendshapes, 478 points)."""
+def bench_config(name: str, whisper_size: str = "small") -> ml_collections.ConfigDict:
+    """A shipped config as `talkmesh train` resolves it, with random weights (Whisper of
+    `whisper_size`, the shipped default context), 478 landmarks and blendshapes."""
     config = load_config(CONFIG_OF[name])
-    apply_overrides(config, [*MODELS[name], "model.num_landmarks=478"])
+    overrides = ["model.num_landmarks=478", "model.targets=landmarks+blendshapes"]
+    if config.model.audio_encoder.kind == "whisper":
+        overrides += ["model.audio_encoder.checkpoint=None"]
+        overrides += [f"model.audio_encoder.size={whisper_size}"]
+    apply_overrides(config, overrides)
+    fill_new_defaults(config)
+    resolve_encoder_architecture(config)
+    return config
+
+
+def random_predictor(name: str, whisper_size: str = "small") -> Predictor:
+    """A Predictor of a shipped config with random weights (see `bench_config`)."""
+    config = bench_config(name, whisper_size)
     family = build_family(config)
     window = int(config.data.window_frames)
-    variables = family.init(jax.random.key(0), window)
+    variables = init_variables(family, window, 0)
     reference = np.zeros((478, 3), np.float32)
     return Predictor(family, variables, reference, window, int(config.eval.batch_size))
+
+
+def write_random_run(name: str, workdir: Path, whisper_size: str = "small") -> Path:
+    """A run folder of a shipped config with random weights (see `bench_config`), as
+    `talkmesh export` opens it: config.json, reference faces, one checkpoint."""
+    from talkmesh_jax.checkpoints import Checkpointer
+    from talkmesh_jax.config import save_config
+    from talkmesh_jax.facemesh import canonical_face
+
+    config = bench_config(name, whisper_size)
+    family = build_family(config)
+    variables = init_variables(family, int(config.data.window_frames), 0)
+    save_config(config, workdir / "config.json")
+    (workdir / "reference").mkdir(parents=True, exist_ok=True)
+    face = np.zeros((478, 3), np.float32)
+    face[:468] = canonical_face()["vertices"]
+    for reference in ("mean_face", "close_mouth_face"):
+        np.save(workdir / "reference" / f"{reference}.npy", face)
+    checkpointer = Checkpointer(workdir, keep=1, keep_best=False)
+    try:  # the training state is not needed by readers: a placeholder
+        checkpointer.save(1, {"step": np.int32(1)}, {}, variables, None)
+    finally:
+        checkpointer.close()
+    return workdir
+
+
+def export_command(workdir: str | Path, wav: Path, out: Path) -> list[str]:
+    """The `talkmesh export` command line (this Python) writing out.npy."""
+    args = [sys.executable, "-m", "talkmesh_jax.cli", "export", "--workdir", str(workdir)]
+    return [*args, "--audio", str(wav), "--out", str(out), "--no-progress"]
 
 
 def write_long_wav(path: Path, seconds: float, seed: int = 0) -> Path:
@@ -80,9 +125,11 @@ def write_long_wav(path: Path, seconds: float, seed: int = 0) -> Path:
     return path
 
 
-def _export_rtf(make_predictor, wav: Path, seconds: float, rounds: int, tmp: Path) -> dict:
+def _export_rtf(predictor: Predictor, wav: Path, seconds: float, rounds: int, tmp: Path) -> dict:
+    """In-process real-time factors of `export_one` (the code path of `talkmesh export`): the
+    first call on a fresh predictor (compilation included, Python's imports and the run's
+    loading not) and the median of `rounds` calls after it (steady state)."""
     start = time.perf_counter()
-    predictor = make_predictor()
     export_one(predictor, None, wav, tmp / "cold", ("npy",))
     cold = time.perf_counter() - start
     times = []
@@ -90,10 +137,19 @@ def _export_rtf(make_predictor, wav: Path, seconds: float, rounds: int, tmp: Pat
         start = time.perf_counter()
         export_one(predictor, None, wav, tmp / f"warm{i}", ("npy",))
         times.append(time.perf_counter() - start)
-    return {"steady": seconds / float(np.median(times)), "cold": seconds / cold}
+    return {"steady": seconds / float(np.median(times)), "cold_in_process": seconds / cold}
+
+
+def process_rtf(workdir: Path, wav: Path, seconds: float, out: Path) -> float:
+    """Real-time factor of one whole `talkmesh export` process (start-up, imports, opening the
+    run, compilation, decoding, writing): what a user's command costs."""
+    return seconds / run_measured(export_command(workdir, wav, out)).wall_s
 
 
 def _stream_figures(predictor: Predictor, wav: Path, lookaheads: list[int | None]) -> dict:
+    """Per look-ahead: latency at real-time pace (20 ms chunks, from each frame's last sample's
+    arrival on the pacing clock to the frame being written), the unpaced real-time factor, and
+    the difference from offline export."""
     audio = load_audio(wav)
     chunks = [audio[i : i + 320] for i in range(0, len(audio), 320)]
     offline = predictor.predict_all(audio)
@@ -102,7 +158,7 @@ def _stream_figures(predictor: Predictor, wav: Path, lookaheads: list[int | None
         streamer = Streamer(predictor, lookahead)
         sink = _MemorySink()
         paced_run = run_stream(streamer, paced(chunks), sink)
-        fast = run_stream(Streamer(predictor, streamer.lookahead), chunks, _MemorySink())
+        fast = run_stream(Streamer(predictor, streamer.lookahead), unpaced(chunks), _MemorySink())
         row = {
             "lookahead_ms": streamer.lookahead_ms,
             "latency_ms": paced_run["latency_ms"],
@@ -133,24 +189,19 @@ class _MemorySink:
         pass
 
 
-MEMORY_SCRIPT = """
-import resource, sys
-from pathlib import Path
-from talkmesh_jax.bench.export import random_predictor
-from talkmesh_jax.export import export_one
-from talkmesh_jax.runs import open_run
-workdir, wav, out = sys.argv[1:4]
-predictor = random_predictor("tiny") if workdir == "-" else open_run(workdir)[1]
-export_one(predictor, None, Path(wav), Path(out), ("npy",))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-"""
-
-
-def peak_rss_mb(workdir: str | None, wav: Path, base: Path) -> float:
-    """Peak RSS (MB) of a fresh process exporting `wav` to base.npy with RUN (None: random tiny)."""
-    args = [sys.executable, "-c", MEMORY_SCRIPT, workdir or "-", str(wav), str(base)]
-    result = subprocess.run(args, capture_output=True, text=True, check=True)
-    return float(result.stdout.strip().splitlines()[-1])
+def memory_figures(workdir: str | Path, wav: Path, out: Path, frames: int, width: int) -> dict:
+    """One `talkmesh export` process of `wav` on RUN, watched from outside: its peak RSS (MB)
+    and how far its RSS grows while the .npy output grows, from 10 % of the output on (start-up
+    and compilation are over by then). `width`: floats per frame of out.npy."""
+    run = run_measured(export_command(workdir, wav, out), out.parent, f"*{out.name}*")
+    expected = frames * width * 4
+    return {
+        "peak_rss_mb": run.peak_rss_mb,
+        "growth_mb": run.growth_mb(expected),
+        "wall_s": run.wall_s,
+        "rss_samples": len(run.samples),
+        "output_mb": expected / 2**20,
+    }
 
 
 def seam_figures(predictor: Predictor, wav: Path, out: Path) -> dict:
@@ -172,6 +223,28 @@ def seam_figures(predictor: Predictor, wav: Path, out: Path) -> dict:
     }
 
 
+def _offline_rates(bench: ExportBenchConfig, wav: Path, tmp: Path, say) -> dict:
+    """Per shipped model: one whole `talkmesh export` process on a random-weight run (the
+    headline), and in-process cold and steady-state rates beside it."""
+    results = {}
+    for name in CONFIG_OF:
+        say(f"offline export, {name}, {bench.seconds:g} s: one talkmesh export process …")
+        run = write_random_run(name, tmp / f"run_{name}", bench.whisper_size)
+        results[f"rtf_{name}_process"] = process_rtf(run, wav, bench.seconds, tmp / "p.npy")
+        say(f"offline export, {name}: in process, cold and steady state …")
+        predictor = random_predictor(name, bench.whisper_size)
+        rtf = _export_rtf(predictor, wav, bench.seconds, bench.rounds, tmp)
+        results[f"rtf_{name}_steady"] = rtf["steady"]
+        results[f"rtf_{name}_cold_in_process"] = rtf["cold_in_process"]
+    context = bench_config("original_defaults").model.audio_encoder.context
+    results["original_defaults_whisper"] = f"{bench.whisper_size}, context {context}"
+    results["rtf_original_defaults_target"], results["rtf_tiny_target"] = 5.0, 20.0
+    if bench.workdir is not None:
+        say("one whole talkmesh export process on the given run …")
+        results["rtf_run_process"] = process_rtf(bench.workdir, wav, bench.seconds, tmp / "c.npy")
+    return results
+
+
 def run_export_bench(bench: ExportBenchConfig, progress: bool = True) -> dict:
     results: dict = {"machine": machine_info(), "seconds": bench.seconds}
 
@@ -179,27 +252,12 @@ def run_export_bench(bench: ExportBenchConfig, progress: bool = True) -> dict:
         if progress:
             print(text, flush=True)
 
+    from talkmesh_jax.runs import open_run
+
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         wav = write_long_wav(tmp / "speech.wav", bench.seconds)
-        for name in MODELS:
-            say(f"offline export, {name}, {bench.seconds:g} s …")
-            rtf = _export_rtf(
-                lambda n=name: random_predictor(n), wav, bench.seconds, bench.rounds, tmp
-            )
-            results[f"rtf_{name}"] = rtf["steady"]
-            results[f"rtf_{name}_cold"] = rtf["cold"]
-        results["rtf_original_defaults_target"], results["rtf_tiny_target"] = 5.0, 20.0
-        if bench.workdir is not None:
-            say("one whole talkmesh export process on the run …")
-            args = [sys.executable, "-m", "talkmesh_jax.cli", "export", "--workdir", bench.workdir]
-            args += ["--audio", str(wav), "--out", str(tmp / "cli.npy"), "--no-progress"]
-            start = time.perf_counter()
-            subprocess.run(args, check=True, capture_output=True)
-            results["rtf_run_cli_process"] = bench.seconds / (time.perf_counter() - start)
-
-        from talkmesh_jax.runs import open_run
-
+        results.update(_offline_rates(bench, wav, tmp, say))
         streaming = open_run(bench.workdir)[1] if bench.workdir else random_predictor("tiny")
         say(f"streaming {bench.stream_seconds:g} s at real-time pace (three look-aheads) …")
         short = write_long_wav(tmp / "short.wav", bench.stream_seconds, seed=1)
@@ -209,15 +267,25 @@ def run_export_bench(bench: ExportBenchConfig, progress: bool = True) -> dict:
         results["stream"] = stream
         first = stream[f"{own * 40}ms"]
         results["stream_latency_ms_tiny"] = first["latency_ms"]["mean"]
+        results["stream_latency_p95_ms_tiny"] = first["latency_ms"]["p95"]
+        results["stream_latency_max_ms_tiny"] = first["latency_ms"]["max"]
+        results["stream_frames_late"] = first["latency_ms"]["late"]
         results["stream_rtf_tiny"] = first["rtf_unpaced"]
         results["stream_lookahead_ms_tiny"] = first["lookahead_ms"]
 
+        memory_run = Path(bench.workdir) if bench.workdir else tmp / "run_tiny"
+        width = streaming.layout.num_landmarks * 3 or streaming.layout.num_blendshapes
         for minutes in bench.memory_minutes:
-            say(f"peak memory of a {minutes:g} min export …")
+            say(f"memory of a {minutes:g} min export (one process, RSS sampled) …")
             long = write_long_wav(tmp / f"{minutes:g}min.wav", 60 * minutes)
-            key = f"peak_rss_mb_{minutes:g}min"
-            results[key] = peak_rss_mb(bench.workdir, long, tmp / f"{minutes:g}min_out")
+            out = tmp / f"memory_{minutes:g}min" / "out.npy"
+            frames = max(1, round(60 * minutes * 25))
+            figures = memory_figures(memory_run, long, out, frames, width)
+            results[f"memory_{minutes:g}min"] = figures
+            results[f"peak_rss_mb_{minutes:g}min"] = figures["peak_rss_mb"]
+            results[f"memory_growth_mb_{minutes:g}min"] = figures["growth_mb"]
             long.unlink()
+            shutil.rmtree(out.parent)
         say(f"seams of a {bench.seam_minutes:g} min export …")
         seam_wav = write_long_wav(tmp / "seams.wav", 60 * bench.seam_minutes, seed=2)
         results["seams"] = seam_figures(streaming, seam_wav, tmp / "seams_out")
@@ -228,26 +296,38 @@ def run_export_bench(bench: ExportBenchConfig, progress: bool = True) -> dict:
 def format_table(results: dict) -> str:
     lines = [
         f"offline export, real-time factor ({results['seconds']:g} s of audio, npy):",
-        f"  tiny               {results['rtf_tiny']:8.1f}x steady, "
-        f"{results['rtf_tiny_cold']:6.1f}x cold (target 20x)",
-        f"  original defaults  {results['rtf_original_defaults']:8.1f}x steady, "
-        f"{results['rtf_original_defaults_cold']:6.1f}x cold (target 5x)",
+        "                     one process (headline)   in process: cold    steady state",
     ]
-    if "rtf_run_cli_process" in results:
+    for name, label, target in (("tiny", "tiny", 20), ("original_defaults", "original", 5)):
         lines.append(
-            f"  the run, one talkmesh export process: {results['rtf_run_cli_process']:.1f}x"
+            f"  {label:<18} {results[f'rtf_{name}_process']:12.1f}x (target {target}x) "
+            f"{results[f'rtf_{name}_cold_in_process']:13.1f}x "
+            f"{results[f'rtf_{name}_steady']:13.1f}x"
         )
-    lines.append("streaming (20 ms chunks at real-time pace):")
+    lines.append(f"  (original: Whisper {results['original_defaults_whisper']}, random weights)")
+    if "rtf_run_process" in results:
+        lines.append(
+            f"  the given run, one talkmesh export process: {results['rtf_run_process']:.1f}x"
+        )
+    lines.append(
+        "streaming (20 ms chunks at real-time pace; latency: a frame's last audio sample "
+        "arrived → the frame written):"
+    )
     for name, row in results["stream"].items():
         latency, diff = row["latency_ms"], row["difference_from_offline"]
         lines.append(
             f"  look-ahead {name:>6}: latency mean {latency['mean']:5.0f} ms, p95 "
-            f"{latency['p95']:5.0f}, max {latency['max']:5.0f}; {row['rtf_unpaced']:6.1f}x real "
-            f"time unpaced; vs offline max {diff['max']:.4f}, mean {diff['mean']:.5f}"
+            f"{latency['p95']:5.0f}, max {latency['max']:5.0f}, {latency['late']}/"
+            f"{latency['frames']} frames late; {row['rtf_unpaced']:6.1f}x real time unpaced; "
+            f"vs offline max {diff['max']:.4f}, mean {diff['mean']:.5f}"
         )
     for key, value in results.items():
-        if key.startswith("peak_rss_mb_"):
-            lines.append(f"peak RSS, {key.removeprefix('peak_rss_mb_')} export: {value:7.0f} MB")
+        if key.startswith("memory_") and isinstance(value, dict):
+            lines.append(
+                f"{key.removeprefix('memory_')} export, one process: peak RSS "
+                f"{value['peak_rss_mb']:7.0f} MB, growth while writing {value['growth_mb']:6.1f} "
+                f"MB (output {value['output_mb']:.0f} MB)"
+            )
     seams = results["seams"]
     lines.append(
         f"seams ({seams['frames']} frames): step at joins max {seams['join_step_max_cm']:.4f} "

@@ -163,7 +163,9 @@ class MeshTalk(nn.Module):
         """One-hot codes [B, T, H, C] → displacements [B, T, V·3] cm."""
         s = self.stats()
         template = s["template"] - s["template"].mean()
-        template = template / (jnp.std(template) + 1e-6)
+        # sqrt(var + ε): a finite gradient for a constant template (the zeros of a model
+        # initialised without data), where jnp.std's is NaN
+        template = template / (jnp.sqrt(jnp.var(template) + 1e-12) + 1e-6)
         return self.decoder(one_hot, template) * s["std"] + s["mean"]
 
     def context_logits(self, codes: jnp.ndarray, audio_code: jnp.ndarray) -> jnp.ndarray:

@@ -115,7 +115,8 @@ def resolve_encoder_architecture(config: ml_collections.ConfigDict) -> None:
             encoder.architecture = values
 
 
-def _validate_config(config: ml_collections.ConfigDict) -> None:
+def validate_config(config: ml_collections.ConfigDict) -> None:
+    """Refuses option values that cannot train (one line naming the option)."""
     if config.train.mode not in MODES:
         raise TalkmeshError(f"train.mode must be one of {MODES}, got {config.train.mode!r}")
     if config.data.fill_invalid not in ("mask", "reference"):
@@ -148,7 +149,7 @@ def train_and_evaluate(
     unless `force_resume`."""
     initialize_distributed()
     fill_new_defaults(config)
-    _validate_config(config)
+    validate_config(config)
     dataset = resolve_with_dataset(config)
     resolve_encoder_architecture(config)
     workdir = Path(workdir).absolute()
