@@ -190,7 +190,7 @@ def _bench_meshtalk(args: argparse.Namespace) -> int:
     from talkmesh_jax.cli import _report
 
     bench = MeshTalkBenchConfig(
-        args.sample_seconds, args.round_seconds, one_core=not args.all_cores
+        args.sample_seconds, args.round_seconds, args.mesh_levels, one_core=not args.all_cores
     )
     results = run_meshtalk_bench(args.config, list(args.overrides), bench, not args.no_progress)
     return _report(args, results, format_table)
@@ -204,9 +204,20 @@ def add_bench_meshtalk(kinds: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="OUT", help="write the results to this JSON file")
     p.add_argument("--sample-seconds", type=float, default=10.0)
     p.add_argument("--round-seconds", type=float, default=1.0)
+    p.add_argument(
+        "--mesh-levels",
+        type=int,
+        default=2,
+        help="subdivisions of the canonical face for the mesh rows (2: 7,257 vertices)",
+    )
     p.add_argument("--all-cores", action="store_true", help="skip the one-core sampling run")
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="applied to both the landmark and mesh configs",
+    )
     p.set_defaults(func=_bench_meshtalk)
 
 

@@ -1,0 +1,154 @@
+"""Every `talkmesh bench …` subcommand runs through the CLI in a seconds-long mode (small sizes,
+short rounds) and writes the JSON keys its README figures come from. A new subcommand without an
+entry here fails `test_every_bench_subcommand_is_run`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from talkmesh_jax.cli import build_parser, main
+
+SMALL_TINY = [
+    "data.batch_size=2",
+    "data.window_frames=32",
+    "model.num_landmarks=468",
+    "model.feature_dim=32",
+    "model.audio_encoder.conv_channels=16",
+    "model.audio_encoder.conv_features=16",
+]
+SMALL_MESHTALK = [
+    "data.batch_size=2",
+    "data.window_frames=16",
+    "model.meshtalk.num_heads=8",
+    "model.meshtalk.num_classes=8",
+    "model.meshtalk.feature_dim=32",
+]
+SMOKE = {
+    "loader": ["--minutes", "0.5", "--batch-size", "2", "--round-seconds", "0.01"],
+    "encoder": ["--size", "tiny", "--batch-size", "1", "--window-seconds", "1"]
+    + ["--round-seconds", "0.01"],
+    "train": ["--config", "tiny", "--inference-seconds", "3", "--round-seconds", "0.05"]
+    + ["--no-anchor", *SMALL_TINY],
+    "meshtalk": ["--sample-seconds", "1", "--round-seconds", "0.01", "--mesh-levels", "0"]
+    + SMALL_MESHTALK,
+    "export": ["--seconds", "3", "--rounds", "1", "--stream-seconds", "1"]
+    + ["--memory-minutes", "0.5", "--seam-minutes", "0.2", "--whisper-size", "tiny"],
+    "whisper-context": ["--seconds", "3"],  # + --checkpoint (the real tiny.en)
+}
+
+
+def _bench_names() -> set[str]:
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    bench = commands.choices["bench"]
+    kinds = next(a for a in bench._actions if isinstance(a, argparse._SubParsersAction))
+    return set(kinds.choices)
+
+
+def test_every_bench_subcommand_is_run():
+    assert _bench_names() == set(SMOKE)
+
+
+def _check_loader(results: dict, printed: str) -> None:
+    assert results["cpp_windows_per_s"] > 0 and results["numpy_windows_per_s"] > 0
+
+
+def _check_encoder(results: dict, printed: str) -> None:
+    for key in ("torch_padded_audio_s_per_s", "jax_padded_audio_s_per_s"):
+        assert results[key] > 0
+    # 1 s windows are a thirtieth of the padded work: far faster (measured ≥ 8x even at 5 s)
+    assert results["jax_window_audio_s_per_s"] > 3 * results["jax_padded_audio_s_per_s"]
+    assert results["padded_max_abs_diff_jax_vs_torch"] < 1e-3  # same weights, same answer
+    attention = results["attention"]
+    assert attention["shape_b_t_h_d"] == [1, 1500, 6, 64]
+    assert set(attention["calls_per_s"]) == {
+        "torch_attention",
+        "jax_attention",
+        "jax_sliced_attention",
+    }
+    assert attention["max_abs_diff_jax_vs_torch"] < 1e-4  # the same attention on both sides
+    assert "(c) ours, 1 s windows" in printed and "(e) ours (what the encoder calls)" in printed
+    assert results["config"]["tf32"] is True and results["machine"]["libraries"]["jax"]
+
+
+def _check_train(results: dict, printed: str) -> None:
+    for key in (
+        "teacher_forcing_steps_per_s",
+        "autoregressive_steps_per_s",
+        "original_procedure_steps_per_s",
+        "cached_inference_fps",
+        "uncached_inference_fps",
+    ):
+        assert results[key] > 0, key
+    assert results["window_frames"] == 32 and results["batch_frames"] == 64
+    # 32 frames: the original procedure runs the decoder 32 times on 8-32 frames (measured 9.6x);
+    # inference in windows of 32: 32 steps of 1 frame vs of 8-32 frames per window.
+    assert results["teacher_forcing_vs_original"] > 3
+    assert results["cached_vs_uncached_inference"] > 1.2
+    memory = results["step_temp_memory_bytes"]
+    assert memory["autoregressive"] < memory["autoregressive_without_remat"]
+    for mode in ("teacher_forcing", "autoregressive", "original_procedure"):
+        spread = results["rounds"][mode]
+        assert spread["min"] <= results[f"{mode}_steps_per_s"] <= spread["max"]
+    assert "teacher forcing / original" in printed
+
+
+def _check_meshtalk(results: dict, printed: str) -> None:
+    for part in ("landmark_steps_per_s", "mesh_steps_per_s"):
+        assert results[part]["autoencoder"] > 0 and results[part]["context"] > 0
+    assert results["mesh_vertices"] == 468
+    for key in ("sampling_fps", "teacher_forced_fps", "export_fps"):
+        assert results[key] > 0, key
+    # the same work without the sequential order is faster
+    assert results["teacher_forced_fps"] > results["sampling_fps"]
+    one_core = results["sampling_one_core"]
+    assert one_core["cpus_allowed"] == 1 and one_core["xla_flags"].startswith("--xla_")
+
+
+def _check_export(results: dict, printed: str) -> None:
+    for key in (
+        "rtf_tiny_process",
+        "rtf_original_defaults_process",
+        "rtf_tiny_steady",
+        "rtf_original_defaults_steady",
+        "rtf_tiny_cold_in_process",
+        "stream_latency_ms_tiny",
+    ):
+        assert results[key] > 0, key
+    assert results["stream_frames_late"] >= 0
+    assert results["original_defaults_whisper"] == "tiny, context chunked"
+    assert results["memory_0.5min"]["peak_rss_mb"] > 100
+    assert abs(results["memory_growth_mb_0.5min"]) < 100
+    latency = results["stream"][f"{results['stream_lookahead_ms_tiny']:.0f}ms"]["latency_ms"]
+    assert latency["frames"] == 25  # every frame counted, those flush() releases too
+    assert "one process (headline)" in printed
+
+
+def _check_whisper_context(results: dict, printed: str) -> None:
+    short = results["groups"]["under_6s"]
+    assert short["chunked_margin_5s"]["relative_rms"] < 1e-6  # a clip ≤ 30 s is one chunk
+    assert short["window"]["relative_rms"] > 0.1  # a window alone is not Whisper's context
+    assert "under_6s" in printed
+
+
+@pytest.mark.parametrize("name", sorted(SMOKE))
+def test_bench_runs_through_the_cli(name, tmp_path, capsys, request):
+    if name == "encoder":
+        pytest.importorskip("torch")  # its baseline is transformers' PyTorch encoder
+    args = list(SMOKE[name])
+    if name == "whisper-context":
+        args += ["--checkpoint", str(request.getfixturevalue("tiny_en_ct2"))]
+    out = tmp_path / f"{name}.json"
+    assert main(["bench", name, *args, "--no-progress", "--json", str(out)]) == 0
+    checks = {
+        "loader": _check_loader,
+        "encoder": _check_encoder,
+        "train": _check_train,
+        "meshtalk": _check_meshtalk,
+        "export": _check_export,
+        "whisper-context": _check_whisper_context,
+    }
+    checks[name](json.loads(out.read_text()), capsys.readouterr().out)
