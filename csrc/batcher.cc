@@ -124,7 +124,8 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
 
 int64_t row_bytes(const WindowConfig& config, int64_t num_vertices) {
   const int64_t w = config.window_frames;
-  return w * config.samples_per_frame * 4 + w * num_vertices * 3 * 4 + w;
+  const int64_t audio = config.with_audio ? w * config.samples_per_frame * 4 : 0;
+  return audio + w * num_vertices * 3 * 4 + w;
 }
 
 WindowBatcher::WindowBatcher(const ClipArrays& arrays, const WindowConfig& config)
@@ -230,7 +231,7 @@ void WindowBatcher::fill_batch(int64_t epoch, int64_t batch, const BatchOut& out
   }
   const int64_t rows = config_.batch_size;
   const int64_t w = config_.window_frames;
-  const int64_t audio_row = w * config_.samples_per_frame;
+  const int64_t audio_row = config_.with_audio ? w * config_.samples_per_frame : 0;
   const int64_t landmark_row = w * arrays_.num_vertices * 3;
   const int64_t first = batch * rows;
   const int64_t available = static_cast<int64_t>(plan->size());
@@ -243,7 +244,7 @@ void WindowBatcher::fill_batch(int64_t epoch, int64_t batch, const BatchOut& out
       if (first + r < available) {
         const Window& win = (*plan)[first + r];
         if (audio_part) {
-          copy_audio(win, out.audio + r * audio_row);
+          if (audio_row > 0) copy_audio(win, out.audio + r * audio_row);
         } else {
           copy_frames(win, out.landmarks + r * landmark_row, out.mask + r * w);
         }

@@ -48,6 +48,9 @@ struct WindowConfig {
   bool drop_remainder = true;
   uint64_t seed = 0;
   int num_threads = 1;  // 0: all hardware threads
+  // false: batches carry no audio (audio [B, 0]); training on cached Whisper features gathers
+  // those instead, so assembling W * samples_per_frame floats per row would be thrown away.
+  bool with_audio = true;
 };
 
 struct Window {

@@ -86,6 +86,11 @@ void check_output(const py::array& a, const char* name, const py::dtype& dtype,
   }
 }
 
+// Audio floats per batch row: none when the batcher runs without audio.
+py::ssize_t audio_row(const WindowConfig& c) {
+  return c.with_audio ? c.window_frames * c.samples_per_frame : 0;
+}
+
 // Owns references to the numpy arrays (memmaps included) the C++ batcher reads.
 class PyWindowBatcher {
  public:
@@ -93,7 +98,7 @@ class PyWindowBatcher {
                   py::array frame_offsets, py::array valid, int64_t window_frames,
                   int64_t stride_frames, int64_t batch_size, double min_valid_fraction,
                   bool jitter, bool shuffle, bool drop_remainder, uint64_t seed,
-                  int64_t samples_per_frame, int num_threads)
+                  int64_t samples_per_frame, int num_threads, bool with_audio)
       : audio_(audio), audio_offsets_(audio_offsets), landmarks_(landmarks),
         frame_offsets_(frame_offsets), valid_(valid) {
     const auto f32 = py::dtype::of<float>();
@@ -142,6 +147,7 @@ class PyWindowBatcher {
     config.drop_remainder = drop_remainder;
     config.seed = seed;
     config.num_threads = num_threads;
+    config.with_audio = with_audio;
     // The validity prefix sum scans every frame: no need to hold the GIL.
     without_gil([&] { impl_ = std::make_unique<WindowBatcher>(arrays, config); });
   }
@@ -174,7 +180,7 @@ class PyWindowBatcher {
                   py::array mask, py::array clip, py::array start) {
     const auto& c = impl_->config();
     const py::ssize_t b = c.batch_size, w = c.window_frames;
-    check_output(audio, "audio", py::dtype::of<float>(), {b, w * c.samples_per_frame}, "float32");
+    check_output(audio, "audio", py::dtype::of<float>(), {b, audio_row(c)}, "float32");
     check_output(landmarks, "landmarks", py::dtype::of<float>(),
                  {b, w, impl_->arrays().num_vertices, 3}, "float32");
     check_output(mask, "mask", py::dtype("bool"), {b, w}, "bool");
@@ -191,7 +197,7 @@ class PyWindowBatcher {
   py::dict get_batch(int64_t epoch, int64_t batch) {
     const auto& c = impl_->config();
     const py::ssize_t b = c.batch_size, w = c.window_frames;
-    py::array_t<float> audio({b, w * c.samples_per_frame});
+    py::array_t<float> audio({b, audio_row(c)});
     py::array_t<float> landmarks({b, w, static_cast<py::ssize_t>(impl_->arrays().num_vertices),
                                   py::ssize_t{3}});
     py::array mask(py::dtype("bool"), {b, w});
@@ -223,12 +229,13 @@ PYBIND11_MODULE(_batcher, m) {
   m.doc() = "Windowed audio/landmark batcher (C++, GIL released, multi-threaded).";
   py::class_<PyWindowBatcher>(m, "WindowBatcher")
       .def(py::init<py::array, py::array, py::array, py::array, py::array, int64_t, int64_t,
-                    int64_t, double, bool, bool, bool, uint64_t, int64_t, int>(),
+                    int64_t, double, bool, bool, bool, uint64_t, int64_t, int, bool>(),
            py::arg("audio"), py::arg("audio_offsets"), py::arg("landmarks"),
            py::arg("frame_offsets"), py::arg("valid"), py::kw_only(), py::arg("window_frames"),
            py::arg("stride_frames"), py::arg("batch_size"), py::arg("min_valid_fraction") = 0.5,
            py::arg("jitter") = false, py::arg("shuffle") = true, py::arg("drop_remainder") = true,
-           py::arg("seed") = 0, py::arg("samples_per_frame") = 640, py::arg("num_threads") = 1)
+           py::arg("seed") = 0, py::arg("samples_per_frame") = 640, py::arg("num_threads") = 1,
+           py::arg("with_audio") = true)
       .def("num_windows", &PyWindowBatcher::num_windows, py::arg("epoch"))
       .def("num_batches", &PyWindowBatcher::num_batches, py::arg("epoch"))
       .def("windows", &PyWindowBatcher::windows, py::arg("epoch"),

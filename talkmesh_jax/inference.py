@@ -135,7 +135,9 @@ class Predictor:
         """Audio chunks ([n] float32 16 kHz, any sizes) → blocks of final target vectors [m, D]
         float32, in order, T = max(1, round(S / 640)) frames in all (S: the total samples)."""
         if self.features is not None:
-            chunks = self.features.stream(chunks)
+            from talkmesh_jax.models.whisper_context import as_stored
+
+            chunks = (as_stored(rows) for rows in self.features.stream(chunks))
         return _WindowStream(self).run(chunks)
 
     def split(self, vectors: np.ndarray) -> dict[str, np.ndarray]:

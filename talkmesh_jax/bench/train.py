@@ -142,16 +142,49 @@ def _anchor(progress: bool) -> dict | None:
     return original_step_seconds()
 
 
+def _bench_clips(config, clips: int = 8, seconds: float = 10.0):
+    """Packed speech-like clips with random landmarks, enough for two batches of the config."""
+    from talkmesh_jax.data.packed import concatenate_clips
+
+    frames = round(seconds * 25)
+    rng = np.random.default_rng(0)
+    audio = list(speechlike(clips, frames * SAMPLES_PER_FRAME))
+    vertices = int(config.model.num_landmarks)
+    landmarks = [rng.normal(0, 0.1, (frames, vertices, 3)).astype(np.float32)] * clips
+    return concatenate_clips(audio, landmarks, [np.ones(frames, bool)] * clips)
+
+
+def _loaded_step_rate(step, config, setup, batcher, reference, bench: TrainBenchConfig) -> dict:
+    """`measure_rate` of one training step *with its batch*: the C++ batcher's batch (and, for
+    cached features, their per-batch gather and float16 → float32 conversion), its transfer and
+    the step, as `talkmesh train` runs them (without Grain's prefetch thread)."""
+    runner = DataParallel(step, config.train.parallel)
+    state, count, index = [runner.put_state(setup.state)], batcher.num_batches(0), [0]
+
+    def run():
+        batch = runner.put_batch(batcher.get_batch(0, index[0] % count))
+        index[0] += 1
+        state[0], metrics = runner.step(state[0], batch, reference)  # donated
+        jax.block_until_ready(metrics["loss"])
+
+    return measure_rate(run, round_seconds=bench.round_seconds, rounds=max(5, bench.rounds))
+
+
 def feature_cache_rates(config, bench: TrainBenchConfig, progress: bool) -> dict | None:
-    """For a frozen Whisper: teacher-forcing steps/s with the encoder run every step on each 5 s
-    window (context 'window') and from cached features (context 'chunked'), same model and
-    batch; and what building the cache costs (seconds of encoding per minute of audio, 30 s
-    chunks with the config's margin). Data loading is outside the timed step on both sides."""
+    """For a frozen Whisper: teacher-forcing steps/s with the encoder run every step on each
+    window (context 'window') and from cached features (context 'chunked'), same model, batch and
+    data, each step timed with its batch (batcher, gather, transfer); the median of rounds, with
+    their spread. And what building the cache costs (seconds of encoding per minute of audio,
+    30 s chunks with the config's margin)."""
     encoder = config.model.audio_encoder
     if encoder.kind != "whisper" or not encoder.frozen:
         return None
-    from talkmesh_jax.models.whisper_context import ChunkedWhisper
+    from talkmesh_jax.data.windows import WindowSpec, create_batcher
+    from talkmesh_jax.models.whisper_context import STORED_DTYPE, ChunkedWhisper
 
+    clips = _bench_clips(config)
+    window = int(config.data.window_frames)
+    spec = WindowSpec(window, window, int(config.data.batch_size), shuffle=True)
     rates = {}
     for context in ("window", "chunked"):
         variant = ml_collections.ConfigDict(config_to_dict(config))
@@ -159,12 +192,16 @@ def feature_cache_rates(config, bench: TrainBenchConfig, progress: bool) -> dict
         if progress:
             print(f"timing training steps with Whisper context '{context}' …", flush=True)
         setup = build(variant, load_pretrained=False)
-        step = make_train_step(setup.family, setup.tx, variant)
-        batch = _batch(variant, setup.family)
-        reference = jnp.zeros((int(variant.model.num_landmarks), 3))
-        rates[context] = _step_rate(step, variant, setup, batch, reference, bench)["median"]
-        if context == "chunked":  # the same encoder builds the cache
+        features = None
+        if context == "chunked":  # the cache's rows (values do not matter for speed)
+            width = 2 * variant.model.audio_encoder.architecture["d_model"]
+            rng = np.random.default_rng(0)
+            features = rng.standard_normal((clips.num_frames, width)).astype(STORED_DTYPE)
             chunked = ChunkedWhisper.of_model(setup.family.audio_encoder_config, setup.state.params)
+        batcher = create_batcher(clips, spec, int(variant.data.num_threads), features=features)
+        step = make_train_step(setup.family, setup.tx, variant)
+        reference = jnp.zeros((int(variant.model.num_landmarks), 3))
+        rates[context] = _loaded_step_rate(step, variant, setup, batcher, reference, bench)
     minute = speechlike(1, 60 * 16000)[0]
     if progress:
         print("timing the feature cache's encoding of 60 s …", flush=True)
@@ -172,13 +209,15 @@ def feature_cache_rates(config, bench: TrainBenchConfig, progress: bool) -> dict
         1.0 / measure_rate(lambda: chunked.encode(minute), round_seconds=0, rounds=1)["median"]
     )
     return {
-        "window_encoder_every_step_steps_per_s": rates["window"],
-        "cached_features_steps_per_s": rates["chunked"],
-        "speedup": rates["chunked"] / rates["window"],
+        "window_encoder_every_step_steps_per_s": rates["window"]["median"],
+        "cached_features_steps_per_s": rates["chunked"]["median"],
+        "speedup": rates["chunked"]["median"] / rates["window"]["median"],
+        "rounds": rates,
         "cache_encode_seconds_per_audio_minute": per_minute,
-        "note": "teacher forcing, same decoder and batch; 'window' runs the frozen Whisper on "
-        "every 5 s window inside the step, 'cached' reads features the cache computed once "
-        "(30 s chunks). Data loading is outside the timed step on both sides.",
+        "note": "teacher forcing, same decoder, batch and clips; every timed step includes its "
+        "batch: 'window' gets audio from the C++ batcher and runs the frozen Whisper on every "
+        "window inside the step; 'cached' gets the cache's float16 features gathered per batch "
+        "(the C++ batcher assembles no audio), converted to float32. Medians of rounds.",
     }
 
 
@@ -264,11 +303,20 @@ def format_table(results: dict) -> str:
     lines.append(f"  cached / uncached: {results['cached_vs_uncached_inference']:.1f}x")
     cache = results.get("feature_cache")
     if cache:
-        lines.append("frozen Whisper, teacher-forcing steps/s:")
+        lines.append(
+            "frozen Whisper, teacher-forcing steps/s with their batches (min–max of rounds):"
+        )
         window = cache["window_encoder_every_step_steps_per_s"]
-        lines.append(f"  {'encoder every step (5 s windows)':<40} {window:>8.2f}")
+        spread = cache["rounds"]
+        lines.append(
+            f"  {'encoder every step (windows)':<40} {window:>8.2f} "
+            f"({spread['window']['min']:.2f}–{spread['window']['max']:.2f})"
+        )
         cached = cache["cached_features_steps_per_s"]
-        lines.append(f"  {'cached features (30 s chunks)':<40} {cached:>8.2f}")
+        lines.append(
+            f"  {'cached features (30 s chunks)':<40} {cached:>8.2f} "
+            f"({spread['chunked']['min']:.2f}–{spread['chunked']['max']:.2f})"
+        )
         lines.append(
             f"  speed-up {cache['speedup']:.1f}x; building the cache: "
             f"{cache['cache_encode_seconds_per_audio_minute']:.1f} s per minute of audio"

@@ -1,10 +1,13 @@
 """Whisper features of a dataset's clips, computed once and kept on disk (context 'chunked').
 
 DATA/features/<encoder fingerprint>/<clip>-<audio hash>.npy holds one clip's features
-[2T, d_model] float16 (two rows per video frame, T the clip's frame count). The encoder
-fingerprint hashes the encoder's weights, shape, compute dtype and chunk margin; the audio hash is
-of the clip's samples. So another checkpoint or changed audio gets new files and nothing stale is
-read; each file is written atomically, so an interrupted run resumes where it stopped.
+[2T, d_model] float16 (two rows per video frame, T the clip's frame count; export rounds its
+features to float16 too, `whisper_context.as_stored`). The encoder fingerprint hashes the
+encoder's weights, shape, compute dtype and chunk margin and `FEATURES_VERSION`; the audio hash is
+of the clip's samples. So another checkpoint, changed audio or a new encoding version gets new
+files and nothing stale is read; a file whose row count no longer matches the clip's frames (its
+frame count changed, its audio did not) is encoded again. Each file is written atomically, so an
+interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -20,7 +23,16 @@ from tqdm import tqdm
 
 from talkmesh_jax.data.packed import PackedClips
 from talkmesh_jax.fileio import atomic_path, write_json
-from talkmesh_jax.models.whisper_context import POSITIONS_PER_FRAME, ChunkedWhisper, fit_rows
+from talkmesh_jax.models.whisper_context import (
+    POSITIONS_PER_FRAME,
+    STORED_DTYPE,
+    ChunkedWhisper,
+    fit_rows,
+)
+
+# Bump whenever what a cached file holds changes for the same weights and audio (the log-mel,
+# the chunking, the stored precision): every cache made before is then ignored, not reused.
+FEATURES_VERSION = 2
 
 
 def encoder_fingerprint(params, settings: dict) -> str:
@@ -45,6 +57,7 @@ class FeatureCache:
     def __init__(self, root: str | Path, encoder: ChunkedWhisper, dtype: str = "float32"):
         self.encoder = encoder
         settings = {
+            "version": FEATURES_VERSION,
             "architecture": asdict(encoder.config),
             "margin_positions": encoder.margin,
             "dtype": dtype,
@@ -57,7 +70,7 @@ class FeatureCache:
         (clip c's rows are frame_offsets[c]:frame_offsets[c + 1]); missing clips are encoded
         and saved first. The clip's frame count rules, whatever its audio's length."""
         width = POSITIONS_PER_FRAME * self.encoder.config.d_model
-        out = np.zeros((clips.num_frames, width), np.float16)
+        out = np.zeros((clips.num_frames, width), STORED_DTYPE)
         offsets, audio_offsets = clips.frame_offsets, clips.audio_offsets
         bar = tqdm(
             total=clips.num_clips, unit="clip", desc="Whisper features", disable=not show_progress
@@ -66,11 +79,10 @@ class FeatureCache:
             audio = np.asarray(clips.audio[audio_offsets[c] : audio_offsets[c + 1]], np.float32)
             frames = int(offsets[c + 1] - offsets[c])
             file = self.directory / f"{name}-{audio_hash(audio)}.npy"
-            if file.is_file():
-                rows = np.load(file)
-            else:
+            rows = np.load(file) if file.is_file() else None
+            if rows is None or rows.shape != (POSITIONS_PER_FRAME * frames, width // 2):
                 rows = fit_rows(self.encoder.encode(audio), POSITIONS_PER_FRAME * frames)
-                rows = rows.astype(np.float16)
+                rows = rows.astype(STORED_DTYPE)
                 with atomic_path(file) as tmp:
                     np.save(tmp, rows)
             out[offsets[c] : offsets[c + 1]] = rows.reshape(frames, width)

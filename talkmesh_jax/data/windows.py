@@ -85,7 +85,8 @@ def create_batcher(
     clip [B] int64, start [B] int64 (first frame within the clip), and blendshapes [B, W, K]
     float32 when the clips have them.
     """
-    batcher = _create_cpp_batcher(clips, spec, num_threads)
+    # with features, the C++ batcher assembles no audio (it would be replaced and thrown away)
+    batcher = _create_cpp_batcher(clips, spec, num_threads, with_audio=features is None)
     arrays = {}
     if clips.blendshapes is not None:
         arrays["blendshapes"] = (clips.blendshapes, 1)
@@ -95,7 +96,7 @@ def create_batcher(
 
 
 def _create_cpp_batcher(
-    clips: PackedClips, spec: WindowSpec, num_threads: int
+    clips: PackedClips, spec: WindowSpec, num_threads: int, with_audio: bool = True
 ) -> _batcher.WindowBatcher:
     return _batcher.WindowBatcher(
         clips.audio,
@@ -105,5 +106,6 @@ def _create_cpp_batcher(
         clips.valid,
         samples_per_frame=samples_per_frame(clips),
         num_threads=num_threads,
+        with_audio=with_audio,
         **spec.as_dict(),
     )

@@ -29,6 +29,17 @@ SAMPLES_PER_POSITION = WHISPER_SAMPLES // CHUNK_POSITIONS  # 320
 POSITIONS_PER_FRAME = SAMPLES_PER_FRAME // SAMPLES_PER_POSITION  # 2 at 25 fps
 
 
+# Features are kept at float16 precision wherever a model reads them: the feature cache stores
+# float16 (half the disk and memory), and export rounds its freshly encoded rows the same way, so
+# training and inference see the same numbers.
+STORED_DTYPE = np.float16
+
+
+def as_stored(rows: np.ndarray) -> np.ndarray:
+    """Feature rows rounded to the stored precision, as float32."""
+    return np.asarray(rows, np.float32).astype(STORED_DTYPE).astype(np.float32)
+
+
 def feature_rows(num_samples: int) -> int:
     """Feature rows of a clip of `num_samples` samples: two per video frame, T = max(1,
     round(S / 640)) frames (the frame count export and training use)."""

@@ -152,3 +152,20 @@ def test_bench_runs_through_the_cli(name, tmp_path, capsys, request):
         "whisper-context": _check_whisper_context,
     }
     checks[name](json.loads(out.read_text()), capsys.readouterr().out)
+
+
+def test_bench_train_times_the_feature_cache_with_its_batches(tmp_path):
+    """A frozen Whisper config also gets the feature-cache rows: both sides timed with their
+    batches, medians of rounds within their spread."""
+    out = tmp_path / "train.json"
+    argv = ["bench", "train", "--config", "original", "--no-anchor", "--no-progress"]
+    argv += ["--inference-seconds", "1", "--round-seconds", "0.05", "--json", str(out)]
+    argv += ["model.audio_encoder.checkpoint=None", "model.audio_encoder.size=tiny"]
+    argv += ["data.window_frames=25", "data.batch_size=2"]
+    assert main(argv) == 0
+    cache = json.loads(out.read_text())["feature_cache"]
+    for side, key in (("window", "window_encoder_every_step"), ("chunked", "cached_features")):
+        spread = cache["rounds"][side]
+        assert spread["min"] <= cache[f"{key}_steps_per_s"] <= spread["max"]
+    assert cache["speedup"] > 1  # no encoder in the step
+    assert cache["cache_encode_seconds_per_audio_minute"] > 0

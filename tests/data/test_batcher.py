@@ -175,3 +175,20 @@ def test_splitmix64_matches_known_values() -> None:
 
 def test_row_bytes() -> None:
     assert _batcher.row_bytes(125, 640, 478) == 125 * 640 * 4 + 125 * 478 * 12 + 125
+
+
+def test_without_audio_the_batches_are_the_same_minus_the_audio() -> None:
+    """With cached Whisper features the batcher assembles no audio (audio [B, 0]); everything
+    else is byte for byte what it gives with audio."""
+    from talkmesh_jax.data.windows import _create_cpp_batcher
+
+    clips = random_clips(np.random.default_rng(3), num_clips=4, max_frames=60, invalid_rate=0.1)
+    spec = WindowSpec(window_frames=20, stride_frames=7, batch_size=3, jitter=True, seed=2)
+    with_audio = _create_cpp_batcher(clips, spec, 2)
+    without = _create_cpp_batcher(clips, spec, 2, with_audio=False)
+    for batch in range(with_audio.num_batches(1)):
+        got, want = without.get_batch(1, batch), with_audio.get_batch(1, batch)
+        assert got["audio"].shape == (3, 0) and want["audio"].shape == (3, 20 * 640)
+        for key in ("landmarks", "mask", "clip", "start"):
+            assert got[key].tobytes() == want[key].tobytes(), key
+    assert _batcher.row_bytes(125, 640, 478) == 125 * 640 * 4 + 125 * 478 * 12 + 125
