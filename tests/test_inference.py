@@ -13,18 +13,28 @@ from talkmesh_jax.targets import TargetLayout
 WINDOW = 25
 
 
-def _predictor(layout: TargetLayout, batch_size: int = 3, offset_per_window: float = 0.0):
-    """A Predictor whose generator reads each window's absolute start from its audio (the audio
-    is the sample index) and returns f(frame) = (frame, frame²/100, …) (+ a per-call offset)."""
+def _predictor(
+    layout: TargetLayout, batch_size: int = 3, offset_per_window: float = 0.0, lookahead: int = 0
+):
+    """A Predictor whose generator depends on every sample of its window: frame t of a window
+    reads x = (mean of frames t … t + `lookahead`'s samples − 319.5) / 640, the window clipped at
+    its end. On the ramp audio of `_audio` (sample i is i) and lookahead 0, x is the absolute
+    frame; zero-filled samples (past the end, or not yet streamed) change it. It returns
+    f(x) = (x, x²/100, 3x, …) (+ a per-call offset)."""
     family = SimpleNamespace(layout=layout)
     predictor = Predictor(family, None, np.zeros((2, 3), np.float32), WINDOW, batch_size)
     calls = []
 
     def generate(_, audio, frames, keys):
-        audio = np.asarray(audio)
+        audio = np.asarray(audio, np.float64)
         calls.append(audio.shape[0])
-        start = np.round(audio[:, 0] / 640)[:, None] + np.arange(WINDOW)[None]  # [B, W]
-        columns = [start * (k + 1) if k % 2 == 0 else start**2 / 100 for k in range(layout.dim)]
+        means = audio.reshape(len(audio), WINDOW, 640).mean(-1)  # [B, W]
+        ahead = np.stack([np.roll(means, -j, 1) for j in range(lookahead + 1)], -1)
+        counts = np.minimum(lookahead + 1, WINDOW - np.arange(WINDOW))  # clipped at the end
+        for j in range(1, lookahead + 1):
+            ahead[:, WINDOW - j :, j] = 0.0
+        x = (ahead.sum(-1) / counts - 319.5) / 640
+        columns = [x * (k + 1) if k % 2 == 0 else x**2 / 100 for k in range(layout.dim)]
         out = np.stack(columns, -1) + offset_per_window * len(calls)
         return out.astype(np.float32)
 
@@ -35,6 +45,14 @@ def _predictor(layout: TargetLayout, batch_size: int = 3, offset_per_window: flo
 
 def _audio(samples: int) -> np.ndarray:
     return np.arange(samples, dtype=np.float64).astype(np.float32)
+
+
+def _frame_values(audio: np.ndarray) -> np.ndarray:
+    """The stub's x per frame (lookahead 0) of the whole, zero-padded audio: T frames."""
+    frames = max(1, round(len(audio) / 640))
+    padded = np.zeros(frames * 640)
+    padded[: min(len(audio), frames * 640)] = audio[: frames * 640]
+    return (padded.reshape(frames, 640).mean(-1) - 319.5) / 640
 
 
 def test_window_starts_cover_the_audio_with_a_fifth_of_overlap():
@@ -55,8 +73,12 @@ def test_blend_is_exact_for_a_consistent_generator(frames):
         out = predictor.predict_all(_audio(samples))["blendshapes"]
         assert out.shape == (max(1, round(samples / 640)), 4)
         t = np.arange(len(out))
-        np.testing.assert_allclose(out[:, 0], t, atol=1e-3)
-        np.testing.assert_allclose(out[:, 1], t**2 / 100, rtol=1e-5, atol=1e-3)
+        full = slice(0, samples // 640)  # frames whose samples all exist: x is the frame
+        np.testing.assert_allclose(out[full, 0], t[full], atol=1e-3)
+        np.testing.assert_allclose(out[full, 1], t[full] ** 2 / 100, rtol=1e-5, atol=1e-3)
+        x = _frame_values(_audio(samples))  # the last, partly zero-filled frame too
+        np.testing.assert_allclose(out[:, 0], x, atol=1e-3)
+        np.testing.assert_allclose(out[:, 1], x**2 / 100, rtol=1e-5, atol=1e-3)
 
 
 def test_last_partial_batch_and_landmarks_with_reference():

@@ -36,6 +36,11 @@ def test_fdd_and_velocity():
     still = np.broadcast_to(true.mean(0), true.shape)
     fdd = upper_face_dynamics_deviation(still, true, np.ones(30, bool), [0, 1], template)
     assert fdd > 0  # a static prediction has less motion than the truth
+    # its value: the truth's own dynamics (a static face has none), computed independently
+    squared = (true[:, :2] ** 2).sum(-1)  # [30, 2], distance² to the zero template
+    expected = np.mean([np.std(squared[:, 0]), np.std(squared[:, 1])])
+    expected -= np.mean(np.std(((still[:, :2]) ** 2).sum(-1), axis=0))  # 0 up to rounding
+    assert fdd == pytest.approx(expected, rel=1e-9)
     valid = np.ones(30, bool)
     valid[10] = False
     shifted = true + 1.0  # constant offset: velocities identical

@@ -25,11 +25,16 @@ def _stream(streamer, audio, chunk):
 @pytest.mark.parametrize("chunk", [160, 640, 1000, 20000])
 @pytest.mark.parametrize("samples", [300, 20 * 640, 21 * 640 + 7, 97 * 640 + 500])
 def test_stream_equals_offline_for_any_chunking(chunk, samples):
-    predictor = _predictor(TargetLayout.of("blendshapes", 2, 3), batch_size=4)
+    """The stub reads every sample of frames t … t + 2 for frame t: streamed with a look-ahead
+    of 2 it equals offline; with 1, the zero-filled audio not yet arrived shows."""
+    predictor = _predictor(TargetLayout.of("blendshapes", 2, 3), batch_size=4, lookahead=2)
     audio = _audio(samples)
     offline = predictor.predict_all(audio)["blendshapes"]
     streamed, blocks = _stream(Streamer(predictor, lookahead_frames=2), audio, chunk)
     np.testing.assert_allclose(streamed["blendshapes"], offline, rtol=1e-6, atol=1e-4)
+    if chunk <= 1000 and samples > 4 * 640:  # frames leave before the audio has ended
+        short, _ = _stream(Streamer(predictor, lookahead_frames=1), audio, chunk)
+        assert np.abs(short["blendshapes"] - offline).max() > 1.0
 
 
 def test_frames_leave_after_the_lookahead():

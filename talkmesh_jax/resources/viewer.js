@@ -101,6 +101,16 @@
     if (!playing) draw(frame);
   });
   canvas.addEventListener("dblclick", () => { yaw = 0.35; pitch = 0.1; draw(frame); });
+  // The canvas is the largest square that fits the window below the bar and above the hint
+  // (no scroll bar, nothing cut off), redrawn when the window changes size.
+  function fit() {
+    const used = document.getElementById("bar").offsetHeight +
+      document.getElementById("hint").offsetHeight;
+    const side = Math.max(120, Math.floor(Math.min(window.innerWidth, window.innerHeight - used)));
+    if (canvas.width !== side) { canvas.width = side; canvas.height = side; }
+  }
+  window.addEventListener("resize", () => { fit(); draw(frame); });
+  fit();
   // #t=SECONDS opens the viewer at that time (for links and screenshots)
   const start = /t=([0-9.]+)/.exec(location.hash);
   const first = start ? Math.round(Number(start[1]) * fps) : 0;

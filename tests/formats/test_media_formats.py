@@ -45,12 +45,13 @@ def test_mp4_has_every_frame_and_the_audio(tmp_path, talking_face, face_info):
     assert float(streams["audio"]["duration"]) == pytest.approx(FRAMES / 25, abs=0.05)
 
 
-def _screenshot(page, time_s: float, out) -> np.ndarray:
+def _screenshot(page, time_s: float, out, size: str = "760,820", scrollbars: bool = False):
     import cv2
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    args = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
-    args += ["--window-size=760,820", f"--screenshot={out}", "--virtual-time-budget=5000"]
+    args = [chromium, "--headless", "--no-sandbox", "--disable-gpu"]
+    args += [] if scrollbars else ["--hide-scrollbars"]
+    args += [f"--window-size={size}", f"--screenshot={out}", "--virtual-time-budget=5000"]
     subprocess.run(args + [f"{page.as_uri()}#t={time_s}"], capture_output=True, timeout=120)
     return cv2.imread(str(out))
 
@@ -70,3 +71,10 @@ def test_html_viewer_draws_the_face_and_it_moves(tmp_path, talking_face, face_in
     assert face.mean() > 0.05  # the canvas shows a face, not the background
     changed = np.abs(opened.astype(int) - closed.astype(int)).sum(-1) > 30
     assert changed.mean() > 0.001  # the mouth moved
+    for size in ("800,600", "900,650"):  # small windows: the whole face, no scroll bar
+        shot = _screenshot(page, 0.0, tmp_path / f"{size}.png", size, scrollbars=True)
+        face = shot[..., 2].astype(int) - shot[..., 0] > 20  # skin tones (BGR), not grey text
+        rows = np.flatnonzero(face.any(1))
+        assert face.mean() > 0.05 and rows.max() < shot.shape[0] - 20, size  # chin above the hint
+        # a scroll bar would be a light strip down the right edge
+        assert np.abs(shot[:, -12:].astype(int) - [24, 24, 24]).sum(-1).mean() < 30, size

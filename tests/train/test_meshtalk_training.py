@@ -83,6 +83,7 @@ def test_meshtalk_trains_on_registered_meshes_within_memory(tmp_path):
     peak_gib = int(result.stdout.split("PEAK_KB")[-1]) / 2**20
     print(f"peak memory {peak_gib:.2f} GiB")
     assert peak_gib < 24
+    assert peak_gib < 4.0  # measured 3.1 GiB (README): a 30 % regression fails
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     stage_one = [x["loss"] for x in lines if "loss" in x and x["step"] <= 40]
     assert np.mean(stage_one[-3:]) < stage_one[0]
