@@ -13,40 +13,52 @@ from pathlib import Path
 
 import numpy as np
 
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-
 
 @dataclass(frozen=True)
 class ProcessRun:
     """What one run of a command cost: `wall_s` seconds from start to exit, `peak_rss_mb` (the
-    kernel's maximum resident set), and samples of (seconds, RSS MB, bytes written so far)."""
+    kernel's high-water mark of its resident set, last read just before it exited), and samples
+    of (seconds, RSS MB, bytes written so far)."""
 
     wall_s: float
     peak_rss_mb: float
     samples: np.ndarray  # [n, 3]: time s, RSS MB, output bytes
 
     def growth_mb(self, expected_bytes: int, after: float = 0.1, until: float = 0.9) -> float:
-        """RSS growth while the output grows: the largest RSS while `after` to `until` of
-        `expected_bytes` are written, minus the RSS when `after` was reached. Start-up and the
-        first compilation are over before the first frames are written, and the last, partial
-        batch (which compiles a smaller shape) comes after `until`; a command that keeps every
-        frame grows with its output in between, one that streams stays flat."""
+        """RSS growth while the output grows from `after` to `until` of `expected_bytes`: the
+        least-squares slope of RSS against bytes written (MB of RSS per MB of output) times the
+        MB written in between. Start-up and the first compilation are over before the first
+        frames are written, and the last, partial batch (which compiles a smaller shape) comes
+        after `until`; a command that keeps every frame grows by about what it writes (slope
+        ≈ 1), one that streams stays flat (slope ≈ 0), whatever the allocator's passing ups and
+        downs."""
         progress = self.samples[:, 2] / max(expected_bytes, 1)
         during = self.samples[(progress >= after) & (progress <= until)]
-        if len(during) < 2:
+        written_mb = during[:, 2] / 2**20
+        if len(during) < 3 or np.ptp(written_mb) == 0:
             raise RuntimeError(
                 f"only {len(during)} RSS samples while {after:.0%}–{until:.0%} of the output "
                 "was written: use longer audio"
             )
-        return float(during[:, 1].max() - during[0, 1])
+        slope = np.polyfit(written_mb, during[:, 1], 1)[0]
+        return float(slope * (until - after) * expected_bytes / 2**20)
 
 
-def _rss_mb(pid: int) -> float | None:
+def _memory_mb(pid: int) -> tuple[float, float] | None:
+    """(RSS, its high-water mark) of a running process, MB; None once it is gone. The mark is
+    the process's own since its exec (unlike `ru_maxrss`, which keeps the parent's size at the
+    fork for a child that was large then)."""
+    values = {}
     try:
-        with open(f"/proc/{pid}/statm") as f:
-            return int(f.read().split()[1]) * PAGE_KB / 1024
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    values[line[:5]] = int(line.split()[1]) / 1024
     except (OSError, IndexError, ValueError):
         return None
+    if len(values) < 2:
+        return None
+    return values["VmRSS"], values["VmHWM"]
 
 
 def _bytes_written(folder: Path, pattern: str) -> int:
@@ -72,15 +84,16 @@ def run_measured(
     errors = tempfile.TemporaryFile("w+")  # a pipe could fill up and stall the command
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, env=env)
-    samples = []
+    samples, peak = [], 0.0
     while True:  # wait4 (not Popen.poll) reaps the child with its own resource usage
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        pid, status, _ = os.wait4(process.pid, os.WNOHANG)
         if pid:
             break
-        rss = _rss_mb(process.pid)
+        memory = _memory_mb(process.pid)
         written = _bytes_written(output_folder, output_pattern) if output_folder else 0
-        if rss is not None:
-            samples.append((time.perf_counter() - start, rss, written))
+        if memory is not None:
+            samples.append((time.perf_counter() - start, memory[0], written))
+            peak = max(peak, memory[1])
         time.sleep(interval_s)
     wall = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -90,5 +103,4 @@ def run_measured(
     if process.returncode != 0:
         last = stderr.strip().splitlines()[-1:] or ["(no output)"]
         raise RuntimeError(f"{command[0]} … exited with {process.returncode}: {last[0]}")
-    peak = usage.ru_maxrss / 1024  # Linux: kB
     return ProcessRun(wall, peak, np.asarray(samples, np.float64).reshape(-1, 3))
