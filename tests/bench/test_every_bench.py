@@ -154,16 +154,21 @@ def test_bench_runs_through_the_cli(name, tmp_path, capsys, request):
     checks[name](json.loads(out.read_text()), capsys.readouterr().out)
 
 
-def test_bench_train_times_the_feature_cache_with_its_batches(tmp_path):
-    """A frozen Whisper config also gets the feature-cache rows: both sides timed with their
+def test_bench_train_times_the_feature_cache_with_its_batches():
+    """A frozen Whisper config also gets `bench train`'s feature-cache rows (the function the CLI
+    run above calls; here alone, on `original` with Whisper tiny): both sides timed with their
     batches, medians of rounds within their spread."""
-    out = tmp_path / "train.json"
-    argv = ["bench", "train", "--config", "original", "--no-anchor", "--no-progress"]
-    argv += ["--inference-seconds", "1", "--round-seconds", "0.05", "--json", str(out)]
-    argv += ["model.audio_encoder.checkpoint=None", "model.audio_encoder.size=tiny"]
-    argv += ["data.window_frames=25", "data.batch_size=2"]
-    assert main(argv) == 0
-    cache = json.loads(out.read_text())["feature_cache"]
+    from talkmesh_jax.bench.train import TrainBenchConfig, feature_cache_rates
+    from talkmesh_jax.config import apply_overrides, load_config
+    from talkmesh_jax.train.loop import resolve_encoder_architecture
+
+    config = load_config("original")
+    apply_overrides(
+        config, ["model.audio_encoder.checkpoint=None", "model.audio_encoder.size=tiny"]
+    )
+    apply_overrides(config, ["data.window_frames=25", "data.batch_size=2"])
+    resolve_encoder_architecture(config)
+    cache = feature_cache_rates(config, TrainBenchConfig(round_seconds=0.05), progress=False)
     for side, key in (("window", "window_encoder_every_step"), ("chunked", "cached_features")):
         spread = cache["rounds"][side]
         assert spread["min"] <= cache[f"{key}_steps_per_s"] <= spread["max"]
