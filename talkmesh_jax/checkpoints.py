@@ -25,6 +25,7 @@ import orbax.checkpoint as ocp
 from orbax.checkpoint.checkpoint_managers import AnyPreservationPolicy, BestN, LatestN
 
 from talkmesh_jax import TalkmeshError
+from talkmesh_jax.run_dir import RunDir
 
 METRIC = "valid_score"
 OLD_METRIC = "valid_lve"  # the same score in runs made before blendshape targets
@@ -58,7 +59,7 @@ def _absl_errors_only(active: bool) -> Iterator[None]:
 def has_checkpoint(workdir: str | os.PathLike) -> bool:
     """Whether RUN/checkpoints holds a complete step (orbax renames a step's folder to its number
     only when it is complete), without opening a manager."""
-    directory = Path(workdir) / "checkpoints"
+    directory = RunDir(workdir).checkpoints
     return directory.is_dir() and any(p.name.isdigit() for p in directory.iterdir())
 
 
@@ -80,7 +81,7 @@ class Checkpointer:
                     get_metric_fn=_score, reverse=True, n=1, keep_checkpoints_without_metrics=False
                 )
             )
-        self.directory = Path(workdir).absolute() / "checkpoints"
+        self.directory = RunDir(Path(workdir).absolute()).checkpoints
         if read_only and not self.directory.is_dir():
             raise TalkmeshError(f"{workdir}: no checkpoint yet (train first)")
         with _absl_errors_only(read_only):  # orbax warns that read-only means read-only

@@ -32,7 +32,7 @@ from tqdm import tqdm
 from talkmesh_jax import SAMPLE_RATE, TalkmeshError
 from talkmesh_jax.bench.signals import speechlike
 from talkmesh_jax.bench.timing import machine_info, measure_rate
-from talkmesh_jax.models.whisper import WHISPER_SIZES, WhisperEncoderConfig
+from talkmesh_jax.whisper.encoder import WHISPER_SIZES, WhisperEncoderConfig
 
 # Dense peak TFLOP/s by device kind and compute dtype (float32 matmuls run as TF32 on these).
 PEAK_TFLOPS = {
@@ -70,9 +70,8 @@ def run_encoder_bench(config: EncoderBenchConfig, progress: bool = True) -> dict
     import torch
     from transformers import WhisperFeatureExtractor
 
-    from talkmesh_jax.models.audio_encoder import DTYPES
-    from talkmesh_jax.models.whisper import WhisperAudioEncoder
-    from talkmesh_jax.models.whisper_weights import load_whisper_encoder
+    from talkmesh_jax.whisper.encoder import DTYPES, WhisperAudioEncoder
+    from talkmesh_jax.whisper.weights import load_whisper_encoder
 
     bar = tqdm(total=4, desc="bench encoder", unit="step", disable=not progress)
     whisper = WHISPER_SIZES[config.size]
@@ -140,7 +139,7 @@ def _attention_rates(config: EncoderBenchConfig, whisper: WhisperEncoderConfig, 
     import jax.numpy as jnp
     import torch
 
-    from talkmesh_jax.models.attention import attention, sliced_attention
+    from talkmesh_jax.whisper.attention import attention, sliced_attention
 
     heads = whisper.encoder_attention_heads
     shape = (config.batch_size, whisper.max_source_positions, heads, whisper.head_dim)

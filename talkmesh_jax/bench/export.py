@@ -33,12 +33,12 @@ from talkmesh_jax.bench.process import run_measured
 from talkmesh_jax.bench.signals import speechlike
 from talkmesh_jax.bench.timing import machine_info
 from talkmesh_jax.config import apply_overrides, load_config
-from talkmesh_jax.export import export_one
-from talkmesh_jax.inference import Predictor
+from talkmesh_jax.inference.export import export_one
+from talkmesh_jax.inference.predictor import Predictor
+from talkmesh_jax.inference.stream_io import paced, run_stream, unpaced
+from talkmesh_jax.inference.streaming import Streamer, measure_lookahead
 from talkmesh_jax.media import load_audio
 from talkmesh_jax.models.build import build_family, init_variables
-from talkmesh_jax.stream_command import paced, run_stream, unpaced
-from talkmesh_jax.streaming import Streamer, measure_lookahead
 from talkmesh_jax.train.loop import fill_new_defaults, resolve_encoder_architecture
 
 CONFIG_OF = {"tiny": "tiny", "original_defaults": "original"}
@@ -85,16 +85,18 @@ def write_random_run(name: str, workdir: Path, whisper_size: str = "small") -> P
     from talkmesh_jax.checkpoints import Checkpointer
     from talkmesh_jax.config import save_config
     from talkmesh_jax.facemesh import canonical_face
+    from talkmesh_jax.run_dir import RunDir
 
     config = bench_config(name, whisper_size)
     family = build_family(config)
     variables = init_variables(family, int(config.data.window_frames), 0)
-    save_config(config, workdir / "config.json")
-    (workdir / "reference").mkdir(parents=True, exist_ok=True)
+    run = RunDir(workdir)
+    save_config(config, run.config)
+    run.reference_dir.mkdir(parents=True, exist_ok=True)
     face = np.zeros((478, 3), np.float32)
     face[:468] = canonical_face()["vertices"]
     for reference in ("mean_face", "close_mouth_face"):
-        np.save(workdir / "reference" / f"{reference}.npy", face)
+        np.save(run.reference(reference), face)
     checkpointer = Checkpointer(workdir, keep=1, keep_best=False)
     try:  # the training state is not needed by readers: a placeholder
         checkpointer.save(1, {"step": np.int32(1)}, {}, variables, None)
@@ -252,7 +254,7 @@ def run_export_bench(bench: ExportBenchConfig, progress: bool = True) -> dict:
         if progress:
             print(text, flush=True)
 
-    from talkmesh_jax.runs import open_run
+    from talkmesh_jax.inference.runs import open_run
 
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)

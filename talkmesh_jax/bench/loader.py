@@ -146,7 +146,7 @@ def _with_logmel(batcher):
     """Batches from the C++ batcher, their audio put on the device and turned into log-mel."""
     import jax
 
-    from talkmesh_jax.audio import log_mel_spectrogram
+    from talkmesh_jax.whisper.log_mel import log_mel_spectrogram
 
     device = jax.devices()[0]
     mel = jax.jit(log_mel_spectrogram)

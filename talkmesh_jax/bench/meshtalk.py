@@ -32,7 +32,7 @@ from talkmesh_jax import FPS, SAMPLES_PER_FRAME
 from talkmesh_jax.bench.signals import speechlike
 from talkmesh_jax.bench.timing import machine_info, measure_rate
 from talkmesh_jax.config import apply_overrides, config_to_dict, load_config
-from talkmesh_jax.models.meshtalk import MeshTalk
+from talkmesh_jax.models.meshtalk.model import MeshTalk
 
 # XLA validates every flag spelt with "--" (an unknown one aborts the process), so a typo
 # cannot be silently ignored; XLA's intra-op pool takes its size from the CPUs the process may use
@@ -100,9 +100,9 @@ def sampling_rates(config: ml_collections.ConfigDict, seconds: float, round_seco
     """Frames/s of one `seconds` sequence: sampled (`family.generate`), its teacher-forced
     counterpart (same encoder, context model and decoder work, codes known), and through the
     export `Predictor` (overlapping windows of the training length, batched, cross-faded)."""
-    from talkmesh_jax.inference import Predictor
+    from talkmesh_jax.inference.predictor import Predictor
     from talkmesh_jax.models.build import init_variables
-    from talkmesh_jax.models.family import build_family
+    from talkmesh_jax.models.registry import build_family
 
     family = build_family(config)
     window = int(config.data.window_frames)

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from talkmesh_jax import SAMPLE_RATE, SAMPLES_PER_FRAME
-from talkmesh_jax.models.faceformer import alibi_slopes, periodic_positional_encoding
+from talkmesh_jax.models.faceformer.model import alibi_slopes, periodic_positional_encoding
 
 
 def _biased_mask(num_heads: int, length: int, period: int):
@@ -52,7 +52,7 @@ def build_original(num_landmarks: int = 468, feature_dim: int = 64, num_heads: i
     from transformers import WhisperModel
 
     from talkmesh_jax.bench.encoder import hf_whisper_config
-    from talkmesh_jax.models.whisper import WHISPER_SIZES
+    from talkmesh_jax.whisper.encoder import WHISPER_SIZES
 
     torch.manual_seed(0)
     whisper = WhisperModel(hf_whisper_config(WHISPER_SIZES["small"])).eval()

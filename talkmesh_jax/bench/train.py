@@ -29,9 +29,9 @@ from talkmesh_jax import SAMPLES_PER_FRAME
 from talkmesh_jax.bench.signals import speechlike
 from talkmesh_jax.bench.timing import machine_info, measure_rate
 from talkmesh_jax.config import config_to_dict
-from talkmesh_jax.inference import Predictor
-from talkmesh_jax.models.faceformer import RECOMPUTE_GROUPS, RECOMPUTE_MIN_GROUP
-from talkmesh_jax.models.faceformer_family import MODES
+from talkmesh_jax.inference.predictor import Predictor
+from talkmesh_jax.models.faceformer.family import MODES
+from talkmesh_jax.models.faceformer.model import RECOMPUTE_GROUPS, RECOMPUTE_MIN_GROUP
 from talkmesh_jax.train.parallel import DataParallel
 from talkmesh_jax.train.setup import build
 from talkmesh_jax.train.step import make_train_step
@@ -180,7 +180,7 @@ def feature_cache_rates(config, bench: TrainBenchConfig, progress: bool) -> dict
     if encoder.kind != "whisper" or not encoder.frozen:
         return None
     from talkmesh_jax.data.windows import WindowSpec, create_batcher
-    from talkmesh_jax.models.whisper_context import STORED_DTYPE, ChunkedWhisper
+    from talkmesh_jax.whisper.context import STORED_DTYPE, ChunkedWhisper
 
     clips = _bench_clips(config)
     window = int(config.data.window_frames)

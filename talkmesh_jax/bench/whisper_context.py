@@ -23,10 +23,10 @@ import numpy as np
 from tqdm import tqdm
 
 from talkmesh_jax import SAMPLES_PER_FRAME
-from talkmesh_jax.audio import log_mel_spectrogram
-from talkmesh_jax.models.whisper import WhisperEncoder, audio_positions
-from talkmesh_jax.models.whisper_context import CHUNK_POSITIONS, ChunkedWhisper, feature_rows
-from talkmesh_jax.models.whisper_weights import load_whisper_encoder
+from talkmesh_jax.whisper.context import CHUNK_POSITIONS, ChunkedWhisper, feature_rows
+from talkmesh_jax.whisper.encoder import WhisperEncoder, audio_positions
+from talkmesh_jax.whisper.log_mel import log_mel_spectrogram
+from talkmesh_jax.whisper.weights import load_whisper_encoder
 
 WINDOW_FRAMES, HOP_FRAMES = 125, 100
 SENTENCES = (

@@ -2,7 +2,7 @@
 
 DATA/features/<encoder fingerprint>/<clip>-<audio hash>.npy holds one clip's features
 [2T, d_model] float16 (two rows per video frame, T the clip's frame count; export rounds its
-features to float16 too, `whisper_context.as_stored`). The encoder fingerprint hashes the
+features to float16 too, `whisper/context.as_stored`). The encoder fingerprint hashes the
 encoder's weights, shape, compute dtype and chunk margin and `FEATURES_VERSION`; the audio hash is
 of the clip's samples. So another checkpoint, changed audio or a new encoding version gets new
 files and nothing stale is read; a file whose row count no longer matches the clip's frames (its
@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from talkmesh_jax.data.packed import PackedClips
 from talkmesh_jax.fileio import atomic_path, write_json
-from talkmesh_jax.models.whisper_context import (
+from talkmesh_jax.whisper.context import (
     POSITIONS_PER_FRAME,
     STORED_DTYPE,
     ChunkedWhisper,

@@ -5,18 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import flax.linen as nn
-import jax.numpy as jnp
 
 from talkmesh_jax import TalkmeshError
 from talkmesh_jax.models.conv_audio import ConvAudioEncoder
-from talkmesh_jax.models.whisper import (
+from talkmesh_jax.whisper.encoder import (
     CONTEXTS,
+    DTYPES,
     WHISPER_SIZES,
     WhisperAudioEncoder,
     WhisperEncoderConfig,
 )
-
-DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
 @dataclass(frozen=True)
@@ -110,7 +108,7 @@ def model_fields(cls, values: dict, source: str) -> tuple[dict, AudioEncoderConf
 def whisper_architecture(config: AudioEncoderConfig) -> dict:
     """The Whisper encoder's shape: the checkpoint's config.json, or the table entry of `size`."""
     if config.checkpoint is not None:
-        from talkmesh_jax.models.whisper_weights import load_whisper_config
+        from talkmesh_jax.whisper.weights import load_whisper_config
 
         return load_whisper_config(config.checkpoint).as_dict()
     return WHISPER_SIZES[config.size].as_dict()
@@ -135,12 +133,12 @@ def build_audio_encoder(
     if config.architecture is not None and not load_weights:
         whisper = WhisperEncoderConfig(**config.architecture)
     elif config.checkpoint is not None and load_weights:
-        from talkmesh_jax.models.whisper_weights import load_whisper_encoder
+        from talkmesh_jax.whisper.weights import load_whisper_encoder
 
         whisper, encoder_params = load_whisper_encoder(config.checkpoint)
         params = {"encoder": encoder_params}
     elif config.checkpoint is not None:
-        from talkmesh_jax.models.whisper_weights import load_whisper_config
+        from talkmesh_jax.whisper.weights import load_whisper_config
 
         whisper = load_whisper_config(config.checkpoint)
     else:

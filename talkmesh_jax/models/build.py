@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import jax
 
-from talkmesh_jax.models.family import ModelFamily, build_family
+from talkmesh_jax.models.family import ModelFamily
+from talkmesh_jax.models.registry import build_family
 
 __all__ = ["abstract_variables", "build_family", "init_variables"]
 

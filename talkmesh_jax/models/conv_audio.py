@@ -14,7 +14,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from talkmesh_jax import FPS, SAMPLE_RATE
-from talkmesh_jax.audio import HOP_LENGTH, log_mel_spectrogram
+from talkmesh_jax.whisper.log_mel import HOP_LENGTH, log_mel_spectrogram
 
 MEL_RATE = SAMPLE_RATE // HOP_LENGTH  # 100 log-mel frames per second
 

@@ -1,4 +1,5 @@
-"""The interface every model family implements, and choosing the family a config names.
+"""The interface every model family implements (`models/registry.py` chooses the family a
+config names).
 
 The trainer, validation, eval, export and the benchmarks call only this interface (after T5X's
 `BaseModel`): build from the config (`model.family`), initialise, loss(params, batch, reference,
@@ -18,12 +19,9 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 
-from talkmesh_jax import SAMPLES_PER_FRAME, TalkmeshError
+from talkmesh_jax import SAMPLES_PER_FRAME
 from talkmesh_jax.targets import TargetLayout
-
-FAMILIES = ("faceformer", "meshtalk")
 
 
 @dataclass(frozen=True)
@@ -118,22 +116,3 @@ class ModelFamily(abc.ABC):
     def abstract_variables(self, window_frames: int):
         """The variables' ShapeDtypeStructs, traced without computing anything."""
         return jax.eval_shape(lambda key: self.init(key, window_frames), jax.random.key(0))
-
-
-def family_name(config: ml_collections.ConfigDict) -> str:
-    name = config.model.get("family", "faceformer")
-    if name not in FAMILIES:
-        raise TalkmeshError(f"model.family must be one of {FAMILIES}, got {name!r}")
-    return name
-
-
-def build_family(config: ml_collections.ConfigDict) -> ModelFamily:
-    """The family `config.model.family` names, built from the config (bad fields: one line)."""
-    name = family_name(config)
-    if name == "meshtalk":
-        from talkmesh_jax.models.meshtalk_family import MeshTalkFamily
-
-        return MeshTalkFamily.from_config(config)
-    from talkmesh_jax.models.faceformer_family import FaceFormerFamily
-
-    return FaceFormerFamily.from_config(config)

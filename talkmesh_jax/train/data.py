@@ -15,6 +15,7 @@ from talkmesh_jax.data.packing import pack_dataset
 from talkmesh_jax.data.windows import WindowSpec, create_batcher
 from talkmesh_jax.fileio import atomic_path, read_json, write_json
 from talkmesh_jax.regions import dataset_regions
+from talkmesh_jax.run_dir import RunDir
 from talkmesh_jax.targets import target_reference
 
 
@@ -142,9 +143,10 @@ def prepare(
     faces = reference_faces(dataset, count)
     now = fingerprint.fingerprint(dataset.root, {"train": train, "valid": valid}, faces)
     fingerprint.check_or_save(workdir, now, resuming, force)
-    saved_faces = workdir / "reference" / "mean_face.npy"
+    run = RunDir(workdir)
+    saved_faces = run.reference("mean_face")
     if resuming and saved_faces.exists():
-        faces = {n: np.load(workdir / "reference" / f"{n}.npy") for n in faces}
+        faces = {n: np.load(run.reference(n)) for n in faces}
     else:
         saved = dict(faces)
         if train.blendshapes is not None:
@@ -153,7 +155,7 @@ def prepare(
         if triangles is not None:
             saved["triangles"] = triangles  # export draws meshes with them
         for name, array in saved.items():
-            with atomic_path(workdir / "reference" / f"{name}.npy") as tmp:
+            with atomic_path(run.reference(name)) as tmp:
                 np.save(tmp, array)
     reference = target_reference(faces, config.model.output_type)
     regions = dataset_regions(dataset, count)
@@ -184,7 +186,7 @@ def whisper_features(
     if encoder is None or not encoder.inputs_are_features:
         return {"train": None, "valid": None}
     from talkmesh_jax.data.feature_cache import FeatureCache
-    from talkmesh_jax.models.whisper_context import ChunkedWhisper
+    from talkmesh_jax.whisper.context import ChunkedWhisper
 
     chunked = ChunkedWhisper.of_model(encoder, variables)
     cache = FeatureCache(config.data.dataset, chunked, encoder.dtype)

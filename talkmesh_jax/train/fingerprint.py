@@ -17,8 +17,8 @@ import numpy as np
 from talkmesh_jax import TalkmeshError
 from talkmesh_jax.data.packed import PackedClips
 from talkmesh_jax.fileio import read_json, write_json
+from talkmesh_jax.run_dir import RunDir
 
-FILE = "data_fingerprint.json"
 CHUNK = 1 << 24  # bytes hashed at a time
 
 
@@ -79,7 +79,7 @@ def _difference(saved: dict, now: dict) -> str | None:
 def check_or_save(workdir: Path, now: dict, resuming: bool, force: bool) -> None:
     """Writes the fingerprint at the first start; on resume refuses a different one, or, when
     forced, records the new one (the data the run now trains on)."""
-    path = Path(workdir) / FILE
+    path = RunDir(workdir).fingerprint
     if not resuming or not path.exists():
         write_json(path, now)
         return

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from talkmesh_jax.fileio import atomic_path
+from talkmesh_jax.run_dir import RunDir
 
 
 class MetricsLog:
@@ -20,7 +21,7 @@ class MetricsLog:
     def __init__(
         self, workdir: Path, tensorboard: bool = True, resume_step: int = 0, enabled: bool = True
     ):
-        self.path = workdir / "metrics.jsonl"
+        self.path = RunDir(workdir).metrics
         self.enabled = enabled
         self.writer = None
         if not enabled:
@@ -36,7 +37,9 @@ class MetricsLog:
         if tensorboard:
             from tensorboardX import SummaryWriter
 
-            self.writer = SummaryWriter(str(workdir / "tensorboard"), purge_step=resume_step + 1)
+            self.writer = SummaryWriter(
+                str(RunDir(workdir).tensorboard), purge_step=resume_step + 1
+            )
 
     def write(self, step: int, **values: float) -> None:
         if not self.enabled:
@@ -70,7 +73,7 @@ def _parse_lines(text: str) -> list[dict]:
 
 
 def read_metrics(workdir: Path) -> list[dict]:
-    path = Path(workdir) / "metrics.jsonl"
+    path = RunDir(workdir).metrics
     if not path.exists():
         return []
     return _parse_lines(path.read_text())

@@ -17,9 +17,9 @@ from talkmesh_jax.checkpoints import Checkpointer, abstract_like, has_checkpoint
 from talkmesh_jax.config import config_to_dict, save_config
 from talkmesh_jax.data.pipeline import make_pipeline
 from talkmesh_jax.data.windows import create_batcher
-from talkmesh_jax.fileio import read_json
-from talkmesh_jax.models.faceformer_family import MODES
-from talkmesh_jax.runs import save_encoder_config
+from talkmesh_jax.fileio import atomic_path, read_json
+from talkmesh_jax.models.faceformer.family import MODES
+from talkmesh_jax.run_dir import RunDir
 from talkmesh_jax.train.data import (
     prepare,
     resolve_with_dataset,
@@ -80,7 +80,7 @@ def check_or_save_config(
     """Writes RUN/config.json; a resumed run must have the same config. train.steps may change
     under a constant schedule; under the cosine one that would change the learning rate of the
     steps already taken, so it needs `force` (--force-resume)."""
-    path = workdir / "config.json"
+    path = RunDir(workdir).config
     resolved = _flatten(config_to_dict(config))
     if path.exists():
         saved = _flatten(read_json(path))
@@ -102,6 +102,19 @@ def check_or_save_config(
             )
     if is_primary():
         save_config(config, path)
+
+
+def save_encoder_config(config: ml_collections.ConfigDict, workdir: Path) -> None:
+    """Copies the Whisper checkpoint's config.json into the run, so that opening the run later
+    needs only the run (its checkpoints hold every weight), not the Hugging Face checkpoint."""
+    encoder = config.model.audio_encoder
+    if encoder.kind != "whisper" or encoder.checkpoint is None:
+        return
+    from talkmesh_jax.whisper.weights import resolve_checkpoint
+
+    source = resolve_checkpoint(encoder.checkpoint) / "config.json"
+    with atomic_path(RunDir(workdir).encoder_config_dir / "config.json") as tmp:
+        tmp.write_bytes(source.read_bytes())
 
 
 def resolve_encoder_architecture(config: ml_collections.ConfigDict) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from talkmesh_jax import TalkmeshError
 from talkmesh_jax.fileio import atomic_path
-from talkmesh_jax.runs import beside_run
+from talkmesh_jax.run_dir import RunDir
 from talkmesh_jax.train.logs import read_metrics
 from talkmesh_jax.train.validation import METRICS as VALIDATION
 
@@ -24,7 +24,7 @@ def plot_run(workdir: str | Path, out: str | Path | None = None) -> Path:
     key = next((k for k in VALIDATION if any(k in r for r in records)), "valid_lve")
     valid = [(r["step"], r[key]) for r in records if key in r]
     if not train:
-        raise TalkmeshError(f"{workdir / 'metrics.jsonl'}: no training metrics yet")
+        raise TalkmeshError(f"{RunDir(workdir).metrics}: no training metrics yet")
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     left.plot(*zip(*train, strict=True), color="tab:blue")
     left.set_yscale("log")
@@ -36,7 +36,7 @@ def plot_run(workdir: str | Path, out: str | Path | None = None) -> Path:
     right.set_title(VALIDATION[key])
     figure.suptitle(str(workdir))
     figure.tight_layout()
-    out = Path(out) if out else beside_run(workdir, "curves.png")
+    out = Path(out) if out else RunDir(workdir).beside("curves.png")
     with atomic_path(out) as tmp:
         figure.savefig(tmp, dpi=100)
     plt.close(figure)

@@ -9,7 +9,8 @@ import optax
 
 from talkmesh_jax.models.audio_encoder import AudioEncoderConfig, build_audio_encoder
 from talkmesh_jax.models.build import init_variables
-from talkmesh_jax.models.family import ModelFamily, build_family
+from talkmesh_jax.models.family import ModelFamily
+from talkmesh_jax.models.registry import build_family
 from talkmesh_jax.train.optim import make_optimizer
 from talkmesh_jax.train.state import TrainState, create_state
 

@@ -7,8 +7,8 @@ import jax
 import jax.numpy as jnp
 
 from talkmesh_jax.bench.encoder import encoder_flops
-from talkmesh_jax.models import attention as attention_module
-from talkmesh_jax.models.whisper import WhisperEncoder, WhisperEncoderConfig
+from talkmesh_jax.whisper import attention as attention_module
+from talkmesh_jax.whisper.encoder import WhisperEncoder, WhisperEncoderConfig
 
 
 def test_flop_count_agrees_with_xla_cost_analysis(monkeypatch) -> None:

@@ -5,7 +5,7 @@ backward, Adam)."""
 import numpy as np
 import pytest
 
-from tests.models.test_faceformer import original_biased_mask
+from tests.models.faceformer.test_model import original_biased_mask
 
 torch = pytest.importorskip("torch")
 

@@ -12,8 +12,8 @@ import pytest
 from talkmesh_jax.data import feature_cache
 from talkmesh_jax.data.feature_cache import FeatureCache
 from talkmesh_jax.data.packed import concatenate_clips
-from talkmesh_jax.models.whisper import WhisperEncoder, WhisperEncoderConfig
-from talkmesh_jax.models.whisper_context import ChunkedWhisper, as_stored
+from talkmesh_jax.whisper.context import ChunkedWhisper, as_stored
+from talkmesh_jax.whisper.encoder import WhisperEncoder, WhisperEncoderConfig
 
 CONFIG = WhisperEncoderConfig(80, 32, 1, 2, 64, 1500)
 

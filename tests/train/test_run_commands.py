@@ -96,7 +96,7 @@ def test_plot(run, tmp_path):
 def test_whisper_run_exports_without_its_hugging_face_checkpoint(synth_data, tmp_path):
     """The run keeps the checkpoint's config.json; its weights are in the run's checkpoints."""
     pytest.importorskip("torch")  # the random checkpoint is made with transformers' PyTorch model
-    from tests.models.test_whisper import save_random
+    from tests.whisper.test_encoder import save_random
 
     checkpoint = tmp_path / "whisper"
     save_random(checkpoint)
@@ -189,7 +189,7 @@ def test_inference_reads_only_its_parameters_without_the_training_package(run):
     """Each checkpoint holds the inference parameters apart; opening a run reads them alone and
     imports nothing of talkmesh_jax.train (optimiser, state, step)."""
     code = (
-        "import sys; from talkmesh_jax.runs import open_run; "
+        "import sys; from talkmesh_jax.inference.runs import open_run; "
         f"config, predictor, step = open_run({str(run)!r}); "
         "assert step == 12, step; "
         "print(sorted(m for m in sys.modules if m.startswith('talkmesh_jax.train')))"

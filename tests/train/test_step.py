@@ -27,7 +27,7 @@ SMALL = [
 ]
 
 
-# autoregressive decoding with dropout is covered by tests/models/test_faceformer.py
+# autoregressive decoding with dropout is covered by tests/models/faceformer/test_model.py
 @pytest.mark.parametrize("mode", ["teacher_forcing", "original_procedure"])
 def test_dropout_in_the_step_is_reproducible(mode):
     rng = np.random.default_rng(0)

@@ -93,8 +93,8 @@ def test_the_model_is_built_from_the_saved_architecture_without_reading_files():
     """Training resolves Whisper's shape into the config; building the model from it reads no
     checkpoint (here: one that does not exist)."""
     from talkmesh_jax.models.build import abstract_variables, build_family
-    from talkmesh_jax.models.whisper import WHISPER_SIZES
     from talkmesh_jax.train.loop import resolve_encoder_architecture
+    from talkmesh_jax.whisper.encoder import WHISPER_SIZES
 
     config = _tiny(*TRAINED_WHISPER)
     resolve_encoder_architecture(config)
