@@ -1,17 +1,19 @@
 """`talkmesh bench export`: how fast export and streaming run, how much memory long audio takes,
 and whether window joins show.
 
-- Offline export: audio seconds per wall second (real-time factor) of `export.export_one`, the
-  code path of `talkmesh export` (ffmpeg decoding in chunks, the Predictor's windows, an .npy
-  written as frames arrive), on a speech-like wav: steady state (compiled; median of rounds) and
-  cold (a fresh Predictor, compilation included, as one CLI call pays it minus Python's imports),
-  for `tiny` and the original's defaults (`original`: a Whisper-small-sized encoder, random
-  weights, 5 s windows). With `--workdir RUN`, one whole `talkmesh export` process on RUN too.
-- Streaming (`tiny`, or RUN): a wav read at real-time pace in 20 ms chunks through a Streamer:
-  per-frame latency (first audio sample of a frame pushed → the frame returned), at the model's own
-  look-ahead and shorter ones; the real-time factor without pacing; with RUN, the largest and mean
+- Offline export: audio seconds per wall second (real-time factor) for `tiny` and the original's
+  defaults (`original`: a Whisper-small-sized encoder, random weights, the shipped context
+  `chunked`), each on a run folder written with random weights. Headline: one whole `talkmesh
+  export` process (start-up, imports, compilation included); beside it, in a running process,
+  the first `export_one` call on the freshly opened run (cold) and the median of later calls
+  (steady state). With `--workdir RUN`, one whole process on RUN too.
+- Streaming (RUN, or the random `tiny` run): a wav played at real-time pace in 20 ms chunks
+  through a Streamer; each frame's latency runs from the arrival of its last audio sample (the
+  pacing clock) to its being written, every frame counted, late frames reported; at the model's
+  own look-ahead and shorter ones; the real-time factor without pacing; the largest and mean
   difference from offline export per look-ahead (cm).
-- Memory: peak RSS of a separate process exporting 1 min and 30 min (tiny, npy).
+- Memory: one `talkmesh export` process per length (1 and 30 min), watched from outside: its
+  own peak RSS and the growth of its RSS while the .npy output grows (`bench.process`).
 - Seams: on a 10 min export, frame-to-frame motion at window joins vs elsewhere.
 """
 
@@ -35,6 +37,7 @@ from talkmesh_jax.bench.timing import machine_info
 from talkmesh_jax.config import apply_overrides, load_config
 from talkmesh_jax.inference.export import export_one
 from talkmesh_jax.inference.predictor import Predictor
+from talkmesh_jax.inference.runs import open_run
 from talkmesh_jax.inference.stream_io import paced, run_stream, unpaced
 from talkmesh_jax.inference.streaming import Streamer, measure_lookahead
 from talkmesh_jax.media import load_audio
@@ -67,16 +70,6 @@ def bench_config(name: str, whisper_size: str = "small") -> ml_collections.Confi
     fill_new_defaults(config)
     resolve_encoder_architecture(config)
     return config
-
-
-def random_predictor(name: str, whisper_size: str = "small") -> Predictor:
-    """A Predictor of a shipped config with random weights (see `bench_config`)."""
-    config = bench_config(name, whisper_size)
-    family = build_family(config)
-    window = int(config.data.window_frames)
-    variables = init_variables(family, window, 0)
-    reference = np.zeros((478, 3), np.float32)
-    return Predictor(family, variables, reference, window, int(config.eval.batch_size))
 
 
 def write_random_run(name: str, workdir: Path, whisper_size: str = "small") -> Path:
@@ -227,19 +220,21 @@ def seam_figures(predictor: Predictor, wav: Path, out: Path) -> dict:
 
 def _offline_rates(bench: ExportBenchConfig, wav: Path, tmp: Path, say) -> dict:
     """Per shipped model: one whole `talkmesh export` process on a random-weight run (the
-    headline), and in-process cold and steady-state rates beside it."""
+    headline), and in-process cold and steady-state rates beside it on the same run; the runs
+    are left in tmp/run_<name>."""
     results = {}
     for name in CONFIG_OF:
         say(f"offline export, {name}, {bench.seconds:g} s: one talkmesh export process …")
         run = write_random_run(name, tmp / f"run_{name}", bench.whisper_size)
         results[f"rtf_{name}_process"] = process_rtf(run, wav, bench.seconds, tmp / "p.npy")
         say(f"offline export, {name}: in process, cold and steady state …")
-        predictor = random_predictor(name, bench.whisper_size)
+        config, predictor, _ = open_run(run)  # the same run, opened as export opens it
         rtf = _export_rtf(predictor, wav, bench.seconds, bench.rounds, tmp)
         results[f"rtf_{name}_steady"] = rtf["steady"]
         results[f"rtf_{name}_cold_in_process"] = rtf["cold_in_process"]
-    context = bench_config("original_defaults").model.audio_encoder.context
-    results["original_defaults_whisper"] = f"{bench.whisper_size}, context {context}"
+        if name == "original_defaults":
+            context = config.model.audio_encoder.context
+            results[f"{name}_whisper"] = f"{bench.whisper_size}, context {context}"
     results["rtf_original_defaults_target"], results["rtf_tiny_target"] = 5.0, 20.0
     if bench.workdir is not None:
         say("one whole talkmesh export process on the given run …")
@@ -254,13 +249,12 @@ def run_export_bench(bench: ExportBenchConfig, progress: bool = True) -> dict:
         if progress:
             print(text, flush=True)
 
-    from talkmesh_jax.inference.runs import open_run
-
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         wav = write_long_wav(tmp / "speech.wav", bench.seconds)
         results.update(_offline_rates(bench, wav, tmp, say))
-        streaming = open_run(bench.workdir)[1] if bench.workdir else random_predictor("tiny")
+        given = Path(bench.workdir) if bench.workdir else None
+        streaming = open_run(given or tmp / "run_tiny")[1]  # the given run, else random tiny
         say(f"streaming {bench.stream_seconds:g} s at real-time pace (three look-aheads) …")
         short = write_long_wav(tmp / "short.wav", bench.stream_seconds, seed=1)
         own = measure_lookahead(streaming)
@@ -275,7 +269,7 @@ def run_export_bench(bench: ExportBenchConfig, progress: bool = True) -> dict:
         results["stream_rtf_tiny"] = first["rtf_unpaced"]
         results["stream_lookahead_ms_tiny"] = first["lookahead_ms"]
 
-        memory_run = Path(bench.workdir) if bench.workdir else tmp / "run_tiny"
+        memory_run = given or tmp / "run_tiny"
         width = streaming.layout.num_landmarks * 3 or streaming.layout.num_blendshapes
         for minutes in bench.memory_minutes:
             say(f"memory of a {minutes:g} min export (one process, RSS sampled) …")

@@ -1,10 +1,9 @@
-"""Measuring a whole command from outside its process: wall time, peak RSS (the kernel's count,
-`wait4`), and RSS sampled over time against the progress of the file the command is writing, so
+"""Measuring a whole command from outside its process: wall time, peak RSS (its own high-water
+mark, VmHWM), and RSS sampled over time against the progress of the file the command is writing, so
 that memory growth *during* the work shows even when it stays under the start-up peak."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import tempfile
 import time
@@ -85,10 +84,7 @@ def run_measured(
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, env=env)
     samples, peak = [], 0.0
-    while True:  # wait4 (not Popen.poll) reaps the child with its own resource usage
-        pid, status, _ = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
+    while process.poll() is None:
         memory = _memory_mb(process.pid)
         written = _bytes_written(output_folder, output_pattern) if output_folder else 0
         if memory is not None:
@@ -96,7 +92,6 @@ def run_measured(
             peak = max(peak, memory[1])
         time.sleep(interval_s)
     wall = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
     errors.seek(0)
     stderr = errors.read()
     errors.close()

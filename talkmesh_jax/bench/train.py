@@ -17,6 +17,7 @@ decoder, backward, Adam; batch 8 × 125 frames), timed once after a warm-up step
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from functools import partial
 
@@ -75,17 +76,25 @@ def _temp_bytes(step, state, batch, reference) -> int:
     return int(compiled.compile().memory_analysis().temp_size_in_bytes)
 
 
-def _step_rate(step, config, setup, batch, reference, bench: TrainBenchConfig) -> dict:
+def _step_rate(step, config, setup, reference, bench: TrainBenchConfig, batch=None, batcher=None):
     """`measure_rate` of the training `step` through `DataParallel` (the config's pmap or jit),
-    the state kept on the device and donated, as `talkmesh train` runs it."""
+    the state kept on the device and donated, as `talkmesh train` runs it: on one host `batch`
+    put on the device once (the step alone), or with every step's batch from `batcher` (its
+    assembly and transfer timed too; at least 5 rounds)."""
     runner = DataParallel(step, config.train.parallel)
-    state, device_batch = [runner.put_state(setup.state)], runner.put_batch(batch)
+    state, rounds = [runner.put_state(setup.state)], bench.rounds
+    if batcher is None:
+        device_batch = runner.put_batch(batch)
+        next_batch = lambda: device_batch  # noqa: E731
+    else:
+        order, rounds = itertools.cycle(range(batcher.num_batches(0))), max(5, bench.rounds)
+        next_batch = lambda: runner.put_batch(batcher.get_batch(0, next(order)))  # noqa: E731
 
     def run():
-        state[0], metrics = runner.step(state[0], device_batch, reference)  # donated
+        state[0], metrics = runner.step(state[0], next_batch(), reference)  # donated
         jax.block_until_ready(metrics["loss"])
 
-    return measure_rate(run, round_seconds=bench.round_seconds, rounds=bench.rounds)
+    return measure_rate(run, round_seconds=bench.round_seconds, rounds=rounds)
 
 
 def _train_rates(config, setup, batch, reference, bench: TrainBenchConfig, progress: bool):
@@ -94,7 +103,7 @@ def _train_rates(config, setup, batch, reference, bench: TrainBenchConfig, progr
         step = make_train_step(setup.family.with_mode(mode), setup.tx, config)
         if progress:
             print(f"timing {mode} training steps …", flush=True)
-        measured = _step_rate(step, config, setup, batch, reference, bench)
+        measured = _step_rate(step, config, setup, reference, bench, batch=batch)
         rates[f"{mode}_steps_per_s"], spreads[mode] = measured["median"], measured
         memory[mode] = _temp_bytes(step, setup.state, batch, reference)
     plain = make_train_step(setup.family.with_mode("autoregressive", 0), setup.tx, config)
@@ -154,22 +163,6 @@ def _bench_clips(config, clips: int = 8, seconds: float = 10.0):
     return concatenate_clips(audio, landmarks, [np.ones(frames, bool)] * clips)
 
 
-def _loaded_step_rate(step, config, setup, batcher, reference, bench: TrainBenchConfig) -> dict:
-    """`measure_rate` of one training step *with its batch*: the C++ batcher's batch (and, for
-    cached features, their per-batch gather and float16 → float32 conversion), its transfer and
-    the step, as `talkmesh train` runs them (without Grain's prefetch thread)."""
-    runner = DataParallel(step, config.train.parallel)
-    state, count, index = [runner.put_state(setup.state)], batcher.num_batches(0), [0]
-
-    def run():
-        batch = runner.put_batch(batcher.get_batch(0, index[0] % count))
-        index[0] += 1
-        state[0], metrics = runner.step(state[0], batch, reference)  # donated
-        jax.block_until_ready(metrics["loss"])
-
-    return measure_rate(run, round_seconds=bench.round_seconds, rounds=max(5, bench.rounds))
-
-
 def feature_cache_rates(config, bench: TrainBenchConfig, progress: bool) -> dict | None:
     """For a frozen Whisper: teacher-forcing steps/s with the encoder run every step on each
     window (context 'window') and from cached features (context 'chunked'), same model, batch and
@@ -201,7 +194,7 @@ def feature_cache_rates(config, bench: TrainBenchConfig, progress: bool) -> dict
         batcher = create_batcher(clips, spec, int(variant.data.num_threads), features=features)
         step = make_train_step(setup.family, setup.tx, variant)
         reference = jnp.zeros((int(variant.model.num_landmarks), 3))
-        rates[context] = _loaded_step_rate(step, variant, setup, batcher, reference, bench)
+        rates[context] = _step_rate(step, variant, setup, reference, bench, batcher=batcher)
     minute = speechlike(1, 60 * 16000)[0]
     if progress:
         print("timing the feature cache's encoding of 60 s …", flush=True)

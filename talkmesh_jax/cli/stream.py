@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from talkmesh_jax import TalkmeshError
 from talkmesh_jax.cli.train import add_sampling_arguments
 
 
 def _stream(args: argparse.Namespace) -> int:
-    import math
     import sys
 
     from talkmesh_jax.inference.runs import open_run
@@ -31,15 +29,10 @@ def _stream(args: argparse.Namespace) -> int:
         pace=not args.no_pace,
         pcm=args.pcm,
     )
-    if args.lookahead_ms is not None and not args.lookahead_ms >= 0:
-        raise TalkmeshError(f"--lookahead-ms {args.lookahead_ms:g}: must be 0 or more")
-    if not args.chunk_ms > 0:
-        raise TalkmeshError(f"--chunk-ms {args.chunk_ms:g}: must be more than 0")
     fmt = stream_format(options)
     chunks = audio_chunks(options)
     _, predictor, _ = open_run(args.workdir, args.checkpoint, args.seed, args.temperature)
-    frames = None if args.lookahead_ms is None else math.ceil(args.lookahead_ms / 40.0)
-    streamer = Streamer(predictor, frames)
+    streamer = Streamer(predictor, options.lookahead_frames)
     sink = FrameSink(args.out, fmt, predictor.layout)
     result = run_stream(streamer, chunks, sink, args.chunk_ms)
     latency = result["latency_ms"]

@@ -26,6 +26,7 @@ from talkmesh_jax.inference.predictor import Predictor
 from talkmesh_jax.inference.runs import open_run
 from talkmesh_jax.media import AUDIO_SUFFIXES, VIDEO_SUFFIXES, probe, stream_audio
 from talkmesh_jax.run_dir import RunDir
+from talkmesh_jax.targets import TargetLayout
 
 SILENCE_PEAK = 1e-4  # −80 dBFS: quieter than this everywhere is no speech at all
 
@@ -81,8 +82,8 @@ def run_triangles(workdir: Path, num_vertices: int | None) -> np.ndarray | None:
     return template_triangles(Path(dataset)) if dataset else None
 
 
-def face_info(predictor: Predictor, triangles: np.ndarray | None, audio: Path) -> FaceInfo:
-    layout = predictor.layout
+def face_info(layout: TargetLayout, triangles: np.ndarray | None, audio: Path) -> FaceInfo:
+    """What the writers need to know of a run predicting `layout` for the input `audio`."""
     vertices = layout.num_landmarks or None
     names = BLENDSHAPE_NAMES[: layout.num_blendshapes] if layout.num_blendshapes else None
     return FaceInfo(vertices, triangles, names, audio, title=audio.name)
@@ -152,7 +153,7 @@ def export_one(
     advance: Callable[[float], object] = lambda seconds: None,
 ) -> list[tuple[Path, int]]:
     """Streams one input through the predictor into the writers of `formats` → [(path, T)]."""
-    face = face_info(predictor, triangles, source)
+    face = face_info(predictor.layout, triangles, source)
     writers: list[FrameWriter] = []
     try:
         for name in formats:

@@ -5,6 +5,7 @@ one array [T, V, 3], header last; stdout: one array per block, read with repeate
 from __future__ import annotations
 
 import json
+import math
 import queue
 import sys
 import threading
@@ -20,7 +21,7 @@ from talkmesh_jax import FPS, SAMPLE_RATE, TalkmeshError
 from talkmesh_jax.facemesh import BLENDSHAPE_NAMES
 from talkmesh_jax.fileio import PendingPath
 from talkmesh_jax.formats.arrays import NpyWriter
-from talkmesh_jax.formats.base import FaceInfo
+from talkmesh_jax.inference.export import face_info
 from talkmesh_jax.inference.streaming import LatencyMeter, Streamer
 from talkmesh_jax.media import stream_audio
 from talkmesh_jax.targets import TargetLayout
@@ -40,6 +41,17 @@ class StreamOptions:
     chunk_ms: float = 20.0
     pace: bool = True  # a file is read at real-time pace
     pcm: str = "s16le"
+
+    def __post_init__(self):
+        if self.lookahead_ms is not None and not self.lookahead_ms >= 0:
+            raise TalkmeshError(f"--lookahead-ms {self.lookahead_ms:g}: must be 0 or more")
+        if not self.chunk_ms > 0:
+            raise TalkmeshError(f"--chunk-ms {self.chunk_ms:g}: must be more than 0")
+
+    @property
+    def lookahead_frames(self) -> int | None:
+        """The look-ahead in whole frames (rounded up; None: the model's own)."""
+        return None if self.lookahead_ms is None else math.ceil(self.lookahead_ms / FRAME_MS)
 
 
 TimedChunk = tuple[np.ndarray, float]  # (pcm [n] float32, when its last sample arrived, s)
@@ -104,9 +116,7 @@ class FrameSink:
         self.fmt, self.frames = fmt, 0
         self.pending, self.npy = None, None
         if fmt == "npy" and out != "-":
-            names = BLENDSHAPE_NAMES[: layout.num_blendshapes] if layout.num_blendshapes else None
-            face = FaceInfo(layout.num_landmarks or None, None, names, Path(out))
-            self.npy = NpyWriter(Path(out), face)
+            self.npy = NpyWriter(Path(out), face_info(layout, None, Path(out)))
             return
         self.pending = None if out == "-" else PendingPath(out)
         self.file = sys.stdout.buffer if out == "-" else open(self.pending.tmp, "wb")
