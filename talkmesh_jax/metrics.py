@@ -77,6 +77,19 @@ def all_metrics(pred, true, valid, regions: dict, template: np.ndarray) -> dict[
     }
 
 
+def fit_length(x: np.ndarray, frames: int) -> np.ndarray:
+    """x [T, …] cut or padded (repeating its last frame) to [frames, …]."""
+    if len(x) >= frames:
+        return x[:frames]
+    return np.concatenate([x, np.repeat(x[-1:], frames - len(x), axis=0)])
+
+
+def lip_gap(landmarks: np.ndarray) -> np.ndarray:
+    """[T, V ≥ 15, 3] MediaPipe landmarks → [T] distance between the inner lips' midpoints
+    (13 upper, 14 lower), in the landmarks' unit."""
+    return np.linalg.norm(np.asarray(landmarks)[:, 13] - np.asarray(landmarks)[:, 14], axis=-1)
+
+
 def correlation(a: np.ndarray, b: np.ndarray) -> float | None:
     """Pearson's r of two [N] series; None when either is constant (r undefined)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)

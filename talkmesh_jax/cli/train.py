@@ -48,6 +48,7 @@ def _eval(args: argparse.Namespace) -> int:
         not args.no_progress,
         args.seed,
         args.temperature,
+        recorded=not args.no_recorded,
     )
     json_path = Path(args.json or RunDir(args.workdir).beside(f"eval_{args.split}.json"))
     write_results(summary, rows, json_path, json_path.with_suffix(".csv"))
@@ -141,6 +142,11 @@ def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
     add_sampling_arguments(p)
     p.add_argument(
         "--json", metavar="OUT", help="summary JSON (default RUN.eval_<split>.json, beside RUN)"
+    )
+    p.add_argument(
+        "--no-recorded",
+        action="store_true",
+        help="skip the recorded-speech test set (people's voices; synthetic-face runs only)",
     )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_eval)

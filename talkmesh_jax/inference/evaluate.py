@@ -20,17 +20,11 @@ from talkmesh_jax.data.dataset import Dataset
 from talkmesh_jax.facemesh import MOUTH_BLENDSHAPES, region_indices
 from talkmesh_jax.fileio import atomic_path, write_json
 from talkmesh_jax.inference.runs import open_run
-from talkmesh_jax.metrics import all_metrics, blendshape_metrics
+from talkmesh_jax.metrics import all_metrics, blendshape_metrics, fit_length
 from talkmesh_jax.regions import dataset_regions, region_vertices
 
 METHODS = ("model", "mean_face", "close_mouth_face")
 BLENDSHAPE_METHODS = ("model", "mean_blendshapes")
-
-
-def _fit_length(x: np.ndarray, frames: int) -> np.ndarray:
-    if len(x) >= frames:
-        return x[:frames]
-    return np.concatenate([x, np.repeat(x[-1:], frames - len(x), axis=0)])
 
 
 def _landmark_rows(name: str, truth, valid, predicted, faces, regions) -> list[dict]:
@@ -67,11 +61,14 @@ def evaluate(
     show_progress: bool = True,
     seed: int = 0,
     temperature: float = 1.0,
+    recorded: bool = True,
 ) -> tuple[dict, list[dict]]:
     """(summary, per-clip landmark rows). Landmark metrics are averages over clips weighted by
     their valid frames; units are the dataset's (cm), lve_squared and MSEs in cm². With
     blendshapes the summary has a "blendshapes" section (see the module docstring). `seed` and
-    `temperature` drive sampling models (MeshTalk)."""
+    `temperature` drive sampling models (MeshTalk). With `recorded` (and a landmark model on the
+    synthetic face), the "speech" section compares the split with the shipped recordings of
+    people (`recorded_speech.py`): lip error × static face and lip-gap correlation."""
     config, predictor, step = open_run(workdir, checkpoint, seed, temperature)
     dataset = Dataset(config.data.dataset)
     names = dataset.names_in(split)
@@ -83,19 +80,22 @@ def evaluate(
     weights = dataset_regions(dataset, count)
     regions = _regions(dataset, weights, count)
     rows, pooled = [], {"truth": [], "model": [], "valid": []}
+    speech: dict = {"truth": [], "model": []}
     for name in tqdm(names, unit="clip", desc=f"eval {split}", disable=not show_progress):
         audio, landmarks, valid = dataset.load_clip(name)
         if not valid.any():
             continue
         predicted = predictor.predict_all(audio)
         if layout.num_landmarks:
-            model = _fit_length(predicted["landmarks"], len(valid))
+            model = fit_length(predicted["landmarks"], len(valid))
             rows += _landmark_rows(
                 name, landmarks[:, :count], valid, model, predictor.faces, regions
             )
+            speech["truth"].append(landmarks[valid, :count])
+            speech["model"].append(model[valid])
         if with_blendshapes:
             pooled["truth"].append(dataset.load_blendshapes(name))
-            pooled["model"].append(_fit_length(predicted["blendshapes"], len(valid)))
+            pooled["model"].append(fit_length(predicted["blendshapes"], len(valid)))
             pooled["valid"].append(valid)
     summary = {
         "run": str(workdir),
@@ -116,6 +116,8 @@ def evaluate(
                 "fdd_template": "close_mouth_face",
             }
         )
+    if recorded and rows and _on_synthetic_face(dataset):
+        summary["speech"] = _speech_section(predictor, speech, split, seed)
     if pooled["valid"]:
         summary["blendshapes"] = _blendshape_summary(pooled, dataset, predictor.mean_blendshapes)
     if not rows and not pooled["valid"]:
@@ -128,6 +130,41 @@ def evaluate(
         {"seed": seed, "temperature": temperature} if predictor.family.samples else None
     )
     return summary, rows
+
+
+def _on_synthetic_face(dataset: Dataset) -> bool:
+    """Whether the recorded-speech faces (the synthetic face's rule) match the dataset's."""
+    return dataset.info.face != "mesh" and dataset.info.source.startswith("talkmesh synth")
+
+
+def _speech_section(predictor, split_frames: dict, split: str, seed: int) -> dict:
+    """{"synthetic_<split>": scores, "recorded": {clips, seconds, condition: scores}} with
+    `recorded_speech.speech_scores` (lve model / static mean face, lip-gap r)."""
+    from talkmesh_jax.inference.recorded_speech import recorded_speech_metrics, speech_scores
+
+    mean_face = predictor.faces["mean_face"]
+    return {
+        f"synthetic_{split}": speech_scores(
+            split_frames["truth"], split_frames["model"], mean_face
+        ),
+        "recorded": recorded_speech_metrics(predictor, seed=seed),
+    }
+
+
+def format_speech(section: dict) -> list[str]:
+    """The speech section as a table: one row per test set, lip error × static face, lip-gap r."""
+    rows = [(name, scores) for name, scores in section.items() if name != "recorded"]
+    recorded = section["recorded"]
+    rows += [(f"recorded {c}", recorded[c]) for c in recorded if c not in ("clips", "seconds")]
+    lines = [f"  {'speech':<26}{'lip error (cm)':>16}{'× static face':>15}{'lip-gap r':>11}"]
+    for name, scores in rows:
+        r = scores["lip_gap_correlation"]
+        lines.append(
+            f"  {name.replace('_', ' '):<26}{scores['lve_model']:>16.4f}"
+            f"{scores['lve_ratio']:>14.2f}×{'n/a' if r is None else f'{r:.2f}':>11}"
+        )
+    lines.append(f"  (recorded: {', '.join(recorded['clips'])}; {recorded['seconds']:.0f} s)")
+    return lines
 
 
 def _blendshape_summary(pooled: dict, dataset: Dataset, mean: np.ndarray | None) -> dict:
@@ -182,6 +219,8 @@ def format_summary(summary: dict) -> str:
         lines.append(f"  {'':<18}" + "".join(f"{k:>18}" for k in keys))
         for method, metrics in summary["metrics"].items():
             lines.append(f"  {method:<18}" + "".join(f"{metrics[k]:>18.5f}" for k in keys))
+    if "speech" in summary:
+        lines += format_speech(summary["speech"])
     if "blendshapes" in summary:
         lines += _format_blendshapes(summary["blendshapes"])
     swaps = summary.get("disentanglement")

@@ -29,7 +29,12 @@ ENCODER_PREFIXES = ("model.encoder.", "encoder.")  # WhisperForConditionalGenera
 
 
 def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
-    """The checkpoint directory: a local directory, or a model id found in the HF cache."""
+    """The checkpoint directory: `bundled:tiny.en` (`bundled.py`), a local directory, or a
+    model id found in the HF cache."""
+    from talkmesh_jax.whisper.bundled import bundled_checkpoint, is_bundled
+
+    if is_bundled(str(name_or_path)):
+        return bundled_checkpoint(str(name_or_path))
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return path

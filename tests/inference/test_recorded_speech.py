@@ -1,0 +1,55 @@
+"""The recorded-speech yardstick's arithmetic and conditions, with oracle and static predictors."""
+
+import numpy as np
+
+from talkmesh_jax.data.recorded import recorded_clips, recorded_face
+from talkmesh_jax.inference.recorded_speech import (
+    CONDITIONS,
+    perturbed,
+    recorded_speech_metrics,
+    speech_scores,
+)
+
+
+class _Oracle:
+    """Predicts the recorded truth for the clean clip (whatever it is given, by length)."""
+
+    def __init__(self, static: bool = False):
+        self.truth = {c.num_frames: recorded_face(c)["landmarks"] for c in recorded_clips()}
+        self.faces = {"mean_face": self.truth[recorded_clips()[0].num_frames].mean(0)}
+        self.static = static
+
+    def predict_all(self, audio):
+        truth = self.truth[len(audio) // 640]
+        return {
+            "landmarks": np.broadcast_to(self.faces["mean_face"], truth.shape)
+            if self.static
+            else truth
+        }
+
+
+def test_oracle_scores_zero_and_static_scores_one():
+    perfect = recorded_speech_metrics(_Oracle(), conditions=("clean",))
+    assert perfect["clean"]["lve_ratio"] == 0.0
+    assert perfect["clean"]["lip_gap_correlation"] > 0.999
+    assert perfect["clips"] == [c.name for c in recorded_clips()] and perfect["seconds"] > 55
+    still = recorded_speech_metrics(_Oracle(static=True), conditions=("clean",))
+    assert abs(still["clean"]["lve_ratio"] - 1.0) < 1e-9
+    assert still["clean"]["lip_gap_correlation"] is None  # a face that does not move
+
+
+def test_conditions_change_the_audio_as_named():
+    audio = recorded_clips()[1].audio
+    assert np.array_equal(perturbed(audio, "clean"), audio)
+    assert np.allclose(perturbed(audio, "quiet_20db"), audio * 0.1)
+    noise = perturbed(audio, "noise_10db") - audio
+    snr = 10 * np.log10(np.mean(audio.astype(np.float64) ** 2) / np.mean(noise**2))
+    assert abs(snr - 10) < 0.2 and set(CONDITIONS) == {"clean", "quiet_20db", "noise_10db"}
+
+
+def test_scores_pool_frames_over_clips():
+    rng = np.random.default_rng(0)
+    truth = [rng.normal(size=(30, 478, 3)), rng.normal(size=(10, 478, 3))]
+    scores = speech_scores(truth, [t + 0.1 for t in truth], np.zeros((478, 3)))
+    assert abs(scores["lve_model"] - np.sqrt(0.03)) < 1e-6  # every lip point 0.1 cm off in x, y, z
+    assert abs(scores["lip_gap_correlation"] - 1.0) < 1e-9
