@@ -1,10 +1,12 @@
 """`talkmesh demo`: the whole path on built-in data, from nothing to landmarks for new speech.
 
-synth dataset (espeak-ng speech + a face driven by it, with blendshapes) → train the shipped `tiny`
-config on landmarks and blendshapes together → eval on the held-out clips against the static
-baselines → export landmarks, blendshape curves, an mp4 and an HTML viewer for a sentence the
-model never heard → plot the curves. Every step is the same library call as its own `talkmesh`
-command, and a second run in the same folder resumes or reuses what is there.
+synth dataset (espeak-ng speech + a face driven by its phonemes, with blendshapes) → train the
+shipped `whisper_tiny` config (frozen pretrained Whisper tiny.en, bundled with the install) on
+landmarks and blendshapes together → eval on the held-out clips and on the shipped recordings of
+people against the static baselines → export landmarks, blendshape curves, an mp4 and an HTML
+viewer for a recorded human voice the model never heard (a LibriVox reading, public domain) →
+plot the curves. Every step is the same library call as its own `talkmesh` command, and a second
+run in the same folder resumes or reuses what is there.
 """
 
 from __future__ import annotations
@@ -14,30 +16,47 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from talkmesh_jax import TalkmeshError
 from talkmesh_jax.fileio import atomic_path
 
-SENTENCE = "Thank you all for coming this morning. We will build something new together."
 TARGETS = "landmarks+blendshapes"
+SPEECH = "sonnet1_librivox"  # the shipped recording the demo exports (data/recorded.py)
 
 
 @dataclass(frozen=True)
 class DemoOptions:
     workdir: Path = Path("talkmesh-demo")
-    clips: int = 40
-    steps: int = 500
+    clips: int = 200
+    steps: int = 1500
     seed: int = 0
     show_progress: bool = True
-    drive: str = "loudness"  # what moves the synthetic mouth (talkmesh synth --drive)
+    drive: str = "phonemes"  # what moves the synthetic mouth (talkmesh synth --drive)
+    config: str = "whisper_tiny"
 
 
-def speak_to_file(text: str, out: Path) -> Path:
-    """espeak-ng speech of `text` as a wav file (written atomically)."""
-    from talkmesh_jax.data.synth import speak_to_wav
+def recorded_speech(name: str, out: Path) -> Path:
+    """The shipped recording `name` as a 16 kHz wav file (written atomically)."""
+    from talkmesh_jax.data.recorded import recorded_clips
+    from talkmesh_jax.media import write_wav
 
+    clip = next(c for c in recorded_clips() if c.name == name)
     with atomic_path(out) as tmp:
-        speak_to_wav(text, tmp)
+        write_wav(tmp, clip.audio)
     return out
+
+
+def speech_error(landmarks: np.ndarray, name: str, mean_face: np.ndarray) -> dict:
+    """Lip error of exported landmarks [T, V, 3] on the shipped recording `name` against the
+    face its phones drive (`recorded_speech.speech_scores`)."""
+    from talkmesh_jax.data.recorded import recorded_clips, recorded_face
+    from talkmesh_jax.inference.recorded_speech import speech_scores
+    from talkmesh_jax.metrics import fit_length
+
+    clip = next(c for c in recorded_clips() if c.name == name)
+    truth = recorded_face(clip)["landmarks"][:, : landmarks.shape[1]]
+    return speech_scores([truth], [fit_length(landmarks, len(truth))], mean_face)
 
 
 def _dataset(options: DemoOptions) -> Path:
@@ -61,7 +80,7 @@ def run_demo(options: DemoOptions) -> dict:
     workdir = options.workdir
     workdir.mkdir(parents=True, exist_ok=True)
     data = _dataset(options)
-    config = load_config("tiny")
+    config = load_config(options.config)
     dataset = f"data.dataset={str(data.absolute())!r}"
     apply_overrides(config, [dataset, f"train.steps={options.steps}", f"model.targets={TARGETS!r}"])
     run = workdir / "run"
@@ -69,7 +88,7 @@ def run_demo(options: DemoOptions) -> dict:
     summary, rows = evaluate(run, "test", "best", options.show_progress)
     eval_json = workdir / "eval_test.json"
     write_results(summary, rows, eval_json, eval_json.with_suffix(".csv"))
-    speech = speak_to_file(SENTENCE, workdir / "speech.wav")
+    speech = recorded_speech(SPEECH, workdir / "speech.wav")
     exported, failed = export_landmarks(
         run, speech, workdir / "speech_landmarks", formats="npy,mp4,html"
     )
@@ -77,6 +96,7 @@ def run_demo(options: DemoOptions) -> dict:
         raise TalkmeshError(next(iter(failed.values())))
     (landmarks, frames), (blendshapes, _), (video, _), (viewer, _) = exported
     lve = {method: values["lve"] for method, values in summary["metrics"].items()}
+    mean_face = np.load(run / "reference" / "mean_face.npy")
     curves = summary["blendshapes"]
     return {
         "dataset": str(data),
@@ -92,12 +112,19 @@ def run_demo(options: DemoOptions) -> dict:
         "test_lve_cm": lve,
         "test_blendshape_mae": {m: curves[m]["mae_mean"] for m in ("model", "mean_blendshapes")},
         "test_jaw_open_correlation": curves["jaw_open_correlation"],
+        "speech_table": summary.get("speech"),
+        "speech_error": speech_error(np.load(landmarks), SPEECH, mean_face),
     }
 
 
 def format_demo(result: dict) -> str:
     lve, mae = result["test_lve_cm"], result["test_blendshape_mae"]
+    from talkmesh_jax.inference.evaluate import format_speech
+
     ratio = lve["model"] / lve["mean_face"]
+    spoken = result["speech_error"]
+    r = spoken["lip_gap_correlation"]
+    gap = "n/a" if r is None else f"{r:.2f}"
     return "\n".join(
         [
             f"dataset   {result['dataset']}",
@@ -107,8 +134,12 @@ def format_demo(result: dict) -> str:
             f"test blendshapes  MAE model {mae['model']:.4f}, static mean "
             f"{mae['mean_blendshapes']:.4f}; jawOpen correlation "
             f"{result['test_jaw_open_correlation']:.3f}",
-            f"export    {result['speech']} → {result['landmarks']} and {result['blendshapes']} "
+            *(format_speech(result["speech_table"]) if result["speech_table"] else []),
+            f"export    {result['speech']} (a person reading, never heard in training) → "
+            f"{result['landmarks']} and {result['blendshapes']} "
             f"({result['frames']} frames, 25 fps)",
+            f"          lip error {spoken['lve_model']:.3f} cm = {spoken['lve_ratio']:.2f}× the "
+            f"static face's, lip-gap correlation {gap}",
             f"watch     {result['video']} (front and side views with the speech)",
             f"          {result['viewer']} (open in a browser: rotate, play, scrub)",
             f"full metrics: {result['eval']}",
@@ -117,15 +148,24 @@ def format_demo(result: dict) -> str:
 
 
 def demo_options(
-    workdir: str | os.PathLike, clips: int, steps: int, progress: bool, drive: str = "loudness"
+    workdir: str | os.PathLike,
+    clips: int,
+    steps: int,
+    progress: bool,
+    drive: str = "phonemes",
+    config: str = "whisper_tiny",
 ) -> DemoOptions:
     if clips < 10:
         raise TalkmeshError(f"--clips {clips}: the demo needs at least 10 clips (train/valid/test)")
-    return DemoOptions(Path(workdir), clips, steps, show_progress=progress, drive=drive)
+    return DemoOptions(
+        Path(workdir), clips, steps, show_progress=progress, drive=drive, config=config
+    )
 
 
 def _demo(args: argparse.Namespace) -> int:
-    options = demo_options(args.workdir, args.clips, args.steps, not args.no_progress, args.drive)
+    options = demo_options(
+        args.workdir, args.clips, args.steps, not args.no_progress, args.drive, args.config
+    )
     print(format_demo(run_demo(options)))
     return 0
 
@@ -134,16 +174,22 @@ def add_demo_command(subparsers: argparse._SubParsersAction) -> None:
     """Adds demo."""
     p = subparsers.add_parser(
         "demo",
-        help="synth data → train the tiny config → eval → export new speech (a few minutes)",
+        help="synth data → train on frozen Whisper tiny.en → eval → export a recorded voice "
+        "(a few minutes)",
     )
     p.add_argument("--workdir", default="talkmesh-demo", help="folder for everything it makes")
-    p.add_argument("--clips", type=int, default=40, help="synthetic clips to train on")
-    p.add_argument("--steps", type=int, default=500, help="training steps")
+    p.add_argument("--clips", type=int, default=200, help="synthetic clips to train on")
+    p.add_argument("--steps", type=int, default=1500, help="training steps")
     p.add_argument(
         "--drive",
         choices=["loudness", "phonemes"],
-        default="loudness",
+        default="phonemes",
         help="what moves the synthetic mouth (see talkmesh synth --drive)",
+    )
+    p.add_argument(
+        "--config",
+        default="whisper_tiny",
+        help="shipped config to train (tiny: the fast conv model, espeak's voices only)",
     )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_demo)
