@@ -58,21 +58,43 @@ class ExportBenchConfig:
     whisper_size: str = "small"  # the `original` config's Whisper (random weights of this size)
 
 
-def bench_config(name: str, whisper_size: str = "small") -> ml_collections.ConfigDict:
-    """A shipped config as `talkmesh train` resolves it, with random weights (Whisper of
-    `whisper_size`, the shipped default context), 478 landmarks and blendshapes."""
-    config = load_config(CONFIG_OF[name])
-    overrides = ["model.num_landmarks=478", "model.targets=landmarks+blendshapes"]
+def bench_config(
+    name: str, whisper_size: str = "small", overrides: tuple[str, ...] = ()
+) -> ml_collections.ConfigDict:
+    """A shipped config (`CONFIG_OF[name]`, or a shipped name) as `talkmesh train` resolves it,
+    with random weights (Whisper of `whisper_size`, the shipped context unless `overrides` say
+    otherwise), 478 landmarks and blendshapes."""
+    config = load_config(CONFIG_OF.get(name, name))
+    changes = ["model.num_landmarks=478", "model.targets=landmarks+blendshapes"]
     if config.model.audio_encoder.kind == "whisper":
-        overrides += ["model.audio_encoder.checkpoint=None"]
-        overrides += [f"model.audio_encoder.size={whisper_size}"]
-    apply_overrides(config, overrides)
+        changes += ["model.audio_encoder.checkpoint=None"]
+        changes += [f"model.audio_encoder.size={whisper_size}"]
+    apply_overrides(config, changes + list(overrides))
     fill_new_defaults(config)
     resolve_encoder_architecture(config)
     return config
 
 
-def write_random_run(name: str, workdir: Path, whisper_size: str = "small") -> Path:
+def heard_output(variables, seed: int = 0):
+    """`variables` with every all-zero kernel (the zero-initialised output layer) drawn at random
+    (σ 0.01), so a random run's frames depend on its audio as a trained run's do (the streaming
+    look-ahead is then measured, not assumed to be the whole window)."""
+    import jax
+
+    rng = np.random.default_rng(seed)
+
+    def draw(path, leaf):
+        name = jax.tree_util.keystr(path)
+        if name.endswith("['kernel']") and not np.any(np.asarray(leaf)):
+            return (0.01 * rng.standard_normal(np.shape(leaf))).astype(np.asarray(leaf).dtype)
+        return leaf
+
+    return jax.tree_util.tree_map_with_path(draw, variables)
+
+
+def write_random_run(
+    name: str, workdir: Path, whisper_size: str = "small", overrides: tuple[str, ...] = ()
+) -> Path:
     """A run folder of a shipped config with random weights (see `bench_config`), as
     `talkmesh export` opens it: config.json, reference faces, one checkpoint."""
     from talkmesh_jax.checkpoints import Checkpointer
@@ -80,9 +102,9 @@ def write_random_run(name: str, workdir: Path, whisper_size: str = "small") -> P
     from talkmesh_jax.facemesh import canonical_face
     from talkmesh_jax.run_dir import RunDir
 
-    config = bench_config(name, whisper_size)
+    config = bench_config(name, whisper_size, overrides)
     family = build_family(config)
-    variables = init_variables(family, int(config.data.window_frames), 0)
+    variables = heard_output(init_variables(family, int(config.data.window_frames), 0))
     run = RunDir(workdir)
     save_config(config, run.config)
     run.reference_dir.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,11 @@
-"""Whisper features of a dataset's clips, computed once and kept on disk (context 'chunked').
+"""Whisper features of a dataset's clips, computed once and kept on disk (contexts 'chunked' and
+'trailing').
 
 DATA/features/<encoder fingerprint>/<clip>-<audio hash>.npy holds one clip's features
 [2T, d_model] float16 (two rows per video frame, T the clip's frame count; export rounds its
 features to float16 too, `whisper/context.as_stored`). The encoder fingerprint hashes the
-encoder's weights, shape, compute dtype and chunk margin and `FEATURES_VERSION`; the audio hash is
+encoder's weights, shape, compute dtype and context settings (chunk margin; trailing span, hop and
+look-ahead) and `FEATURES_VERSION`; the audio hash is
 of the clip's samples. So another checkpoint, changed audio or a new encoding version gets new
 files and nothing stale is read; a file whose row count no longer matches the clip's frames (its
 frame count changed, its audio did not) is encoded again. Each file is written atomically, so an
@@ -23,12 +25,7 @@ from tqdm import tqdm
 
 from talkmesh_jax.data.packed import PackedClips
 from talkmesh_jax.fileio import atomic_path, write_json
-from talkmesh_jax.whisper.context import (
-    POSITIONS_PER_FRAME,
-    STORED_DTYPE,
-    ChunkedWhisper,
-    fit_rows,
-)
+from talkmesh_jax.whisper.context import POSITIONS_PER_FRAME, STORED_DTYPE, fit_rows
 
 # Bump whenever what a cached file holds changes for the same weights and audio (the log-mel,
 # the chunking, the stored precision): every cache made before is then ignored, not reused.
@@ -54,12 +51,13 @@ class FeatureCache:
     """DATA=`root`/features/<fingerprint of `encoder` and `dtype`>/ (see module docstring); the
     encoder's weights are hashed once, here."""
 
-    def __init__(self, root: str | Path, encoder: ChunkedWhisper, dtype: str = "float32"):
+    def __init__(self, root: str | Path, encoder, dtype: str = "float32"):
+        """`encoder`: a `ChunkedWhisper` or `TrailingWhisper` (`whisper/features.py`)."""
         self.encoder = encoder
         settings = {
             "version": FEATURES_VERSION,
             "architecture": asdict(encoder.config),
-            "margin_positions": encoder.margin,
+            **encoder.settings,
             "dtype": dtype,
         }
         self.directory = Path(root) / "features" / encoder_fingerprint(encoder.params, settings)

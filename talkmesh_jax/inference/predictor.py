@@ -13,9 +13,10 @@ so a short clip does not pay for a whole batch and at most log2(batch_size) + 1 
 Each window draws its samples from its own key (seed, window index), so the result does not depend
 on how windows are batched (offline, streaming, another batch size).
 
-A model whose Whisper sees the whole clip in 30 s chunks (context 'chunked') gets features
-instead of audio: `ChunkedWhisper` turns the audio stream into a stream of feature rows (two per
-frame), and windows are cut from those the same way.
+A model whose Whisper features are computed before it (context 'chunked': the whole clip in 30 s
+chunks; 'trailing': the streaming context) gets features instead of audio: its feature encoder
+(`whisper/features.py`) turns the audio stream into a stream of feature rows (two per frame), and
+windows are cut from those the same way.
 """
 
 from __future__ import annotations
@@ -89,11 +90,11 @@ class Predictor:
 
         self._generate = jax.jit(batched, static_argnums=2)
         encoder = getattr(family, "audio_encoder_config", None)  # stubs in tests have none
-        self.features = None  # ChunkedWhisper when the model takes Whisper features
+        self.features = None  # Chunked/TrailingWhisper when the model takes Whisper features
         if encoder is not None and encoder.inputs_are_features:
-            from talkmesh_jax.whisper.context import ChunkedWhisper
+            from talkmesh_jax.whisper.features import feature_encoder
 
-            self.features = ChunkedWhisper.of_model(encoder, variables)
+            self.features = feature_encoder(encoder, variables)
 
     @property
     def units_per_frame(self) -> int:

@@ -199,7 +199,7 @@ def run_stream(
     """Pushes every chunk, writes what comes out → {frames, seconds, wall_s, rtf, lookahead_ms,
     latency_ms (mean, p95, max, frames, late), out}. A frame's latency runs from the arrival of
     its last audio sample (the chunk's stamp) to the moment its block has been written."""
-    meter = LatencyMeter(late_after_ms=streamer.lookahead_ms + chunk_ms + FRAME_MS)
+    meter = LatencyMeter(late_after_ms=streamer.max_wait_ms + chunk_ms + FRAME_MS)
     total = 0
     start = time.perf_counter()
     try:

@@ -9,9 +9,17 @@ by `measure_lookahead`) the frames equal offline export's (up to the log-mel flo
 front end sets per window from the loudest sound so far); a shorter look-ahead trades accuracy
 for latency (`talkmesh bench export` measures both).
 
+A model that takes Whisper features streams when its context does (`trailing`: each hop of frames
+is encoded once the audio up to its look-ahead has arrived, `whisper/trailing.py`): the Streamer
+feeds the audio to that encoder and cuts its windows from the feature rows, the same rows offline
+export computes, so the frames equal export's. Its look-ahead is the context's (fixed in training)
+plus the decoder's over features (measured the same way; none for the FaceFormer decoder, whose
+frame t attends to its own features and the frames before it).
+
 Latency of frame t, from its last audio sample's arrival to its being written: the look-ahead,
-the wait for the chunk that completes it, and the compute of one step (one or two windows
-regenerated); more when the compute falls behind the audio (`LatencyMeter` counts those frames).
+the wait for the chunk that completes it (and for a trailing context, for the end of its hop), and
+the compute of one step (one or two windows regenerated, one encoder call); more when the compute
+falls behind the audio (`LatencyMeter` counts those frames).
 """
 
 from __future__ import annotations
@@ -22,6 +30,14 @@ from talkmesh_jax import SAMPLE_RATE, SAMPLES_PER_FRAME, TalkmeshError
 from talkmesh_jax.inference.predictor import Predictor, blend_weights
 
 PERTURBATION_TOLERANCE = 1e-5  # relative change of a frame that counts as "it saw that audio"
+
+
+def _noise_inputs(predictor: Predictor, rng: np.random.Generator) -> np.ndarray:
+    """One window of random model inputs: audio [W·640], or feature rows [2W, D]."""
+    if predictor.features is None:
+        return (0.1 * rng.standard_normal(predictor.window * SAMPLES_PER_FRAME)).astype(np.float32)
+    shape = (2 * predictor.window, predictor.features.config.d_model)
+    return rng.standard_normal(shape).astype(np.float32)
 
 
 def measure_lookahead(predictor: Predictor, seed: int = 0) -> int:
@@ -35,8 +51,8 @@ def measure_lookahead(predictor: Predictor, seed: int = 0) -> int:
     if getattr(predictor.family, "samples", False):
         return window
     rng = np.random.default_rng(seed)
-    audio = (0.1 * rng.standard_normal(window * SAMPLES_PER_FRAME)).astype(np.float32)
-    other = (0.1 * rng.standard_normal(len(audio))).astype(np.float32)
+    audio, other = _noise_inputs(predictor, rng), _noise_inputs(predictor, rng)
+    units = predictor.units_per_frame
     p = window // 4
     base = predictor.generate_windows(audio[None])[0, p]
     scale = float(np.abs(base).max()) + 1e-6
@@ -50,7 +66,7 @@ def measure_lookahead(predictor: Predictor, seed: int = 0) -> int:
     if not changes_frame(0):
         return window  # the output ignores the audio (untrained weights): assume the whole window
     for k in range(window - p - 1):
-        if not changes_frame((p + 1 + k) * SAMPLES_PER_FRAME):
+        if not changes_frame((p + 1 + k) * units):
             return k
     return window
 
@@ -58,45 +74,68 @@ def measure_lookahead(predictor: Predictor, seed: int = 0) -> int:
 class Streamer:
     """push(pcm [n] float32 16 kHz) → {"landmarks": [m, V, 3], "blendshapes": [m, K]} of the
     frames settled by it (m ≥ 0, in order); flush() → the rest, T = max(1, round(S / 640)) in
-    all. Memory holds at most two windows of audio."""
+    all. Memory holds at most two windows of model inputs (and a trailing context's span)."""
 
     def __init__(self, predictor: Predictor, lookahead_frames: int | None = None):
         if lookahead_frames is not None and lookahead_frames < 0:
             raise TalkmeshError(f"the look-ahead must be ≥ 0 frames, got {lookahead_frames}")
-        if predictor.features is not None:
-            raise TalkmeshError(
-                "streaming needs a model whose Whisper sees its window (context 'window' or "
-                "'padded'); this run's Whisper context is 'chunked' (30 s chunks): use "
-                "talkmesh export, or train with model.audio_encoder.context=window"
-            )
         self.p = predictor
+        self.encoder_state = _feature_state(predictor, lookahead_frames)
+        self.units = predictor.units_per_frame
         self.lookahead = (
             measure_lookahead(predictor) if lookahead_frames is None else int(lookahead_frames)
         )
-        self.audio = np.zeros(0, np.float32)  # samples from frame `base` on
+        width = () if predictor.features is None else (predictor.features.config.d_model,)
+        self.inputs = np.zeros((0, *width), np.float32)  # model inputs from frame `base` on
         self.base = 0
         self.total = 0  # samples pushed
         self.emitted = 0  # frames returned
         self.done = False
         for count in (1, 2):  # compile both shapes a step runs at (one or two windows) now
-            predictor.generate_windows(np.zeros((count, predictor.window * SAMPLES_PER_FRAME)))
+            predictor.generate_windows(np.zeros((count, predictor.window * self.units, *width)))
+
+    @property
+    def lookahead_frames(self) -> int:
+        """Frames of audio after a frame that it waits for: the decoder's look-ahead, plus a
+        trailing context's (not counting the wait for the end of its hop)."""
+        context = 0 if self.encoder_state is None else self.encoder_state.encoder.lookahead
+        return self.lookahead + context
 
     @property
     def lookahead_ms(self) -> float:
-        return 1000.0 * self.lookahead * SAMPLES_PER_FRAME / SAMPLE_RATE
+        return 1000.0 * self.lookahead_frames * SAMPLES_PER_FRAME / SAMPLE_RATE
+
+    @property
+    def max_wait_ms(self) -> float:
+        """The longest a frame waits for audio by design: the look-ahead, plus the rest of a
+        trailing context's hop (H − 1 frames for its first frame)."""
+        hop = 1 if self.encoder_state is None else self.encoder_state.encoder.hop
+        return self.lookahead_ms + 1000.0 * (hop - 1) * SAMPLES_PER_FRAME / SAMPLE_RATE
 
     def push(self, pcm: np.ndarray) -> dict[str, np.ndarray]:
         if self.done:
             raise RuntimeError("push after flush")
         pcm = np.asarray(pcm, np.float32).reshape(-1)
-        self.audio = np.concatenate([self.audio, pcm])
         self.total += len(pcm)
-        return self._emit(self.total // SAMPLES_PER_FRAME - self.lookahead)
+        if self.encoder_state is None:
+            self.inputs = np.concatenate([self.inputs, pcm])
+            known = self.total // SAMPLES_PER_FRAME
+        else:
+            self._add_rows(self.encoder_state.push(pcm))
+            known = self.encoder_state.hops * self.encoder_state.encoder.hop
+        return self._emit(known - self.lookahead)
 
     def flush(self) -> dict[str, np.ndarray]:
         """The frames left at the end of the audio (zero past it, as offline)."""
         self.done = True
+        if self.encoder_state is not None:
+            self._add_rows(self.encoder_state.flush())
         return self._emit(max(1, round(self.total / SAMPLES_PER_FRAME)))
+
+    def _add_rows(self, rows: np.ndarray) -> None:
+        from talkmesh_jax.whisper.context import as_stored
+
+        self.inputs = np.concatenate([self.inputs, as_stored(rows)])
 
     def _emit(self, upto: int) -> dict[str, np.ndarray]:
         if upto <= self.emitted:
@@ -124,15 +163,40 @@ class Streamer:
         return max(0, -(-(frame - self.p.window + 1) // self.p.hop))
 
     def _window_audio(self, k: int) -> np.ndarray:
-        """Window k's audio so far, zero-filled to W frames."""
-        start = (k * self.p.hop - self.base) * SAMPLES_PER_FRAME
-        piece = self.audio[start : start + self.p.window * SAMPLES_PER_FRAME]
-        return np.pad(piece, (0, self.p.window * SAMPLES_PER_FRAME - len(piece)))
+        """Window k's inputs so far, zero-filled to W frames."""
+        start = (k * self.p.hop - self.base) * self.units
+        piece = self.inputs[start : start + self.p.window * self.units]
+        pad = [(0, self.p.window * self.units - len(piece))] + [(0, 0)] * (piece.ndim - 1)
+        return np.pad(piece, pad)
 
     def _drop_audio_before(self, frame: int) -> None:
         if frame > self.base:
-            self.audio = self.audio[(frame - self.base) * SAMPLES_PER_FRAME :]
+            self.inputs = self.inputs[(frame - self.base) * self.units :]
             self.base = frame
+
+
+def _feature_state(predictor: Predictor, lookahead_frames: int | None):
+    """The incremental feature encoder of a model that takes Whisper features (None for one that
+    takes audio); refuses a context that cannot stream, and a look-ahead other than its own."""
+    features = predictor.features
+    if features is None:
+        return None
+    if not features.streams:
+        raise TalkmeshError(
+            "streaming needs a Whisper context that streams: this run's is 'chunked' (30 s "
+            "chunks); use talkmesh export, or train with model.audio_encoder.context=trailing "
+            "(the streaming context) or window"
+        )
+    if lookahead_frames is not None:
+        ms = features.lookahead * 1000 * SAMPLES_PER_FRAME // SAMPLE_RATE
+        raise TalkmeshError(
+            f"this run's look-ahead is its Whisper context's ({features.lookahead} frames, {ms} "
+            "ms, fixed in training: model.audio_encoder.trailing_lookahead_frames); drop "
+            "--lookahead-ms"
+        )
+    from talkmesh_jax.whisper.trailing import TrailingState
+
+    return TrailingState(features)
 
 
 class LatencyMeter:

@@ -11,6 +11,7 @@ from talkmesh_jax.models.conv_audio import ConvAudioEncoder
 from talkmesh_jax.whisper.encoder import (
     CONTEXTS,
     DTYPES,
+    FEATURE_CONTEXTS,
     WHISPER_SIZES,
     WhisperAudioEncoder,
     WhisperEncoderConfig,
@@ -23,8 +24,10 @@ class AudioEncoderConfig:
     cached model id (None: random weights of `size`). context: what Whisper sees — 'window' (the
     training window alone), 'padded' (the window padded to 30 s, as the original project did) or
     'chunked' (the whole clip in Whisper's own 30 s chunks, overlapping by `chunk_margin_seconds`
-    on each side, encoded once and cached; needs `frozen`). frozen: no gradients into the
-    encoder. dtype: compute precision ('float32' or 'bfloat16').
+    on each side, encoded once and cached; needs `frozen`) or 'trailing' (the streaming context:
+    each hop of `trailing_hop_frames` frames encoded with the `trailing_seconds` of audio that end
+    `trailing_lookahead_frames` after it; cached, needs `frozen`; `whisper/trailing.py`).
+    frozen: no gradients into the encoder. dtype: compute precision ('float32' or 'bfloat16').
     conv_*: the light conv encoder's widths and the audio window averaged per frame (seconds).
     architecture: the Whisper encoder's shape (`WhisperEncoderConfig` fields), resolved from the
     checkpoint's config.json or `size` when training starts and saved in the run's config, so
@@ -35,6 +38,9 @@ class AudioEncoderConfig:
     size: str = "small"
     context: str = "window"
     chunk_margin_seconds: float = 5.0
+    trailing_seconds: float = 2.0
+    trailing_hop_frames: int = 2
+    trailing_lookahead_frames: int = 2
     frozen: bool = True
     dtype: str = "float32"
     conv_channels: int = 128
@@ -64,11 +70,12 @@ class AudioEncoderConfig:
             )
         if config.inputs_are_features and not config.frozen:
             raise TalkmeshError(
-                f"{source}: context 'chunked' encodes clips once, so it needs frozen: true "
-                "(fine-tune with context 'window' or 'padded')"
+                f"{source}: context {config.context!r} encodes clips once, so it needs "
+                "frozen: true (fine-tune with context 'window' or 'padded')"
             )
         if not 0 <= config.chunk_margin_seconds < 15:
             raise TalkmeshError(f"{source}: chunk_margin_seconds must be in [0, 15)")
+        _check_trailing(config, source)
         if config.checkpoint is None and config.size not in WHISPER_SIZES:
             raise TalkmeshError(
                 f"{source}: size must be one of {sorted(WHISPER_SIZES)}, got {config.size!r}"
@@ -77,8 +84,21 @@ class AudioEncoderConfig:
 
     @property
     def inputs_are_features(self) -> bool:
-        """Whether the model takes precomputed Whisper features instead of audio ('chunked')."""
-        return self.kind == "whisper" and self.context == "chunked"
+        """Whether the model takes precomputed Whisper features instead of audio ('chunked',
+        'trailing')."""
+        return self.kind == "whisper" and self.context in FEATURE_CONTEXTS
+
+
+def _check_trailing(config: AudioEncoderConfig, source: str) -> None:
+    """The trailing context's span holds its hop and look-ahead, within Whisper's 30 s."""
+    span = round(config.trailing_seconds * 25)
+    hop, ahead = config.trailing_hop_frames, config.trailing_lookahead_frames
+    if not (hop >= 1 and ahead >= 0 and hop + ahead <= span <= 750):
+        raise TalkmeshError(
+            f"{source}: trailing context needs trailing_hop_frames ≥ 1, "
+            "trailing_lookahead_frames ≥ 0 and their sum within trailing_seconds (≤ 30 s); got "
+            f"{hop}, {ahead} and {config.trailing_seconds} s ({span} frames)"
+        )
 
 
 def _legacy_padding(values: dict) -> dict:

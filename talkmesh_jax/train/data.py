@@ -180,16 +180,15 @@ def whisper_features(
     config: ml_collections.ConfigDict, family, variables, data: RunData, show_progress: bool
 ) -> dict[str, np.ndarray | None]:
     """{"train", "valid": per-frame Whisper features [F, 2·D] float16 or None} when the model's
-    Whisper sees whole clips in 30 s chunks (context 'chunked'): encoded once with the run's
-    encoder (`variables`' audio_encoder), from DATA/features/ when already there."""
+    Whisper features are computed before the model (contexts 'chunked', 'trailing'): encoded once
+    with the run's encoder (`variables`' audio_encoder), from DATA/features/ when already there."""
     encoder = family.audio_encoder_config
     if encoder is None or not encoder.inputs_are_features:
         return {"train": None, "valid": None}
     from talkmesh_jax.data.feature_cache import FeatureCache
-    from talkmesh_jax.whisper.context import ChunkedWhisper
+    from talkmesh_jax.whisper.features import feature_encoder
 
-    chunked = ChunkedWhisper.of_model(encoder, variables)
-    cache = FeatureCache(config.data.dataset, chunked, encoder.dtype)
+    cache = FeatureCache(config.data.dataset, feature_encoder(encoder, variables), encoder.dtype)
     return {
         part: None if clips is None else cache.features(clips, show_progress)
         for part, clips in (("train", data.train), ("valid", data.valid))

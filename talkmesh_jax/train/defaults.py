@@ -39,9 +39,14 @@ def default_config() -> ml_collections.ConfigDict:
                 "kind": "whisper",
                 "checkpoint": None,  # HF or CTranslate2 directory, or cached id; None: random
                 "size": "small",
-                # window | padded | chunked (README, "Whisper's context")
+                # window | padded | chunked | trailing (README, "Whisper's context")
                 "context": "chunked",
                 "chunk_margin_seconds": 5.0,
+                # trailing (streams): hop of H frames encoded with the L s of audio ending A
+                # frames after it
+                "trailing_seconds": 2.0,  # L
+                "trailing_hop_frames": 2,  # H
+                "trailing_lookahead_frames": 2,  # A
                 "frozen": True,
                 "dtype": "float32",
                 "conv_channels": 128,

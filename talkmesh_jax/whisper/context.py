@@ -76,6 +76,13 @@ class ChunkedWhisper:
 
         self._encode = jax.jit(encode)
 
+    streams = False  # a chunk's features wait for its 30 s of audio
+
+    @property
+    def settings(self) -> dict:
+        """What the features depend on besides the weights (the feature cache's key)."""
+        return {"margin_positions": self.margin}
+
     @classmethod
     def of_model(cls, encoder_config, variables) -> ChunkedWhisper:
         """The encoder of a model whose `audio_encoder` (an `AudioEncoderConfig` with context

@@ -145,7 +145,8 @@ class WhisperEncoder(nn.Module):
 
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}  # config name → compute dtype
-CONTEXTS = ("window", "padded", "chunked")
+CONTEXTS = ("window", "padded", "chunked", "trailing")
+FEATURE_CONTEXTS = ("chunked", "trailing")  # encoded before the model: it takes features
 
 
 def audio_positions(num_samples: int) -> int:
@@ -163,7 +164,9 @@ class WhisperAudioEncoder(nn.Module):
       chunked  the input already is features [B, M, d_model], encoded beforehand in Whisper's own
                30 s chunks over the whole clip (`whisper/context.ChunkedWhisper`; training reads
                them from the feature cache): they pass through unchanged, and the encoder's
-               parameters are only created (so a run keeps them for inference).
+               parameters are only created (so a run keeps them for inference);
+      trailing the same, features of the streaming context (`whisper/trailing.TrailingWhisper`:
+               each hop of frames encoded with the audio just before it and a short look-ahead).
     Output [B, ceil(S / 320), d_model] (50 positions/s, two per 25 fps video frame), or [B, M, D]
     for `chunked`. `frozen` stops gradients into the encoder.
     """
@@ -176,7 +179,7 @@ class WhisperAudioEncoder(nn.Module):
     @nn.compact
     def __call__(self, audio: jnp.ndarray) -> jnp.ndarray:
         encoder = WhisperEncoder(self.config, self.dtype, name="encoder")
-        if self.context == "chunked":
+        if self.context in FEATURE_CONTEXTS:
             if self.is_initializing():
                 encoder(jnp.zeros((1, 2, self.config.num_mel_bins), jnp.float32))
             return jax.lax.stop_gradient(audio)

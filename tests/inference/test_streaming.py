@@ -161,3 +161,42 @@ def test_npy_stream_writes_the_curves_beside_the_landmarks(tmp_path):
         expected = np.concatenate([b[name] for b in blocks]).astype(np.float32)
         np.testing.assert_array_equal(np.load(tmp_path / path), expected)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.blendshapes.npy", "x.npy"]
+
+
+# -- Whisper that streams: the trailing context ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trailing_run(tmp_path_factory):
+    """`whisper_tiny` with random tiny weights in the streaming context (hop 2, look-ahead 2)."""
+    from talkmesh_jax.bench.export import write_random_run
+
+    folder = tmp_path_factory.mktemp("trailing") / "run"
+    context = ("model.audio_encoder.context=trailing",)
+    return write_random_run("whisper_tiny", folder, "tiny", context)
+
+
+def test_trailing_whisper_run_streams_exactly_like_it_exports(trailing_run):
+    _, predictor, _ = open_run(trailing_run)
+    rng = np.random.default_rng(0)
+    audio = (0.1 * rng.standard_normal(16000 * 4 + 77)).astype(np.float32)
+    offline = predictor.predict_all(audio)["landmarks"]
+    streamer = Streamer(predictor)
+    assert streamer.lookahead == 0  # the decoder looks at no later features
+    assert streamer.lookahead_ms == 80.0 and streamer.max_wait_ms == 120.0  # A = 2, H = 2
+    streamed, blocks = _stream(streamer, audio, 320)
+    assert streamed["landmarks"].shape == offline.shape
+    np.testing.assert_allclose(streamed["landmarks"], offline, rtol=0, atol=1e-5)
+    assert np.abs(offline - offline.mean(0)).max() > 0.01  # the frames follow the audio
+    assert sum(len(b["landmarks"]) > 0 for b in blocks) > 40  # frames leave as audio arrives
+
+
+def test_a_context_that_cannot_stream_and_a_foreign_lookahead_are_refused(trailing_run, tmp_path):
+    from talkmesh_jax.bench.export import write_random_run
+
+    _, predictor, _ = open_run(trailing_run)
+    with pytest.raises(TalkmeshError, match="look-ahead is its Whisper context's"):
+        Streamer(predictor, lookahead_frames=1)
+    chunked = write_random_run("whisper_tiny", tmp_path / "chunked", "tiny")
+    with pytest.raises(TalkmeshError, match="context=trailing"):
+        Streamer(open_run(chunked)[1])
