@@ -1,13 +1,15 @@
 """`talkmesh bench export`: how fast export and streaming run, how much memory long audio takes,
 and whether window joins show.
 
-- Offline export: audio seconds per wall second (real-time factor) for `tiny` and the original's
-  defaults (`original`: a Whisper-small-sized encoder, random weights, the shipped context
-  `chunked`), each on a run folder written with random weights. Headline: one whole `talkmesh
+- Offline export: audio seconds per wall second (real-time factor) for `tiny`, the original's
+  defaults (`original`: a Whisper-small-sized encoder, the shipped context `chunked`) and
+  `whisper_tiny` with Whisper tiny and base sizes (context `chunked`), each on a run folder
+  written with random weights. Headline: one whole `talkmesh
   export` process (start-up, imports, compilation included); beside it, in a running process,
   the first `export_one` call on the freshly opened run (cold) and the median of later calls
   (steady state). With `--workdir RUN`, one whole process on RUN too.
-- Streaming (RUN, or the random `tiny` run): a wav played at real-time pace in 20 ms chunks
+- Streaming (RUN, or the random `tiny` run; and a random `whisper_tiny` run of Whisper tiny's size
+  in the streaming context `trailing`): a wav played at real-time pace in 20 ms chunks
   through a Streamer; each frame's latency runs from the arrival of its last audio sample (the
   pacing clock) to its being written, every frame counted, late frames reported; at the model's
   own look-ahead and shorter ones; the real-time factor without pacing; the largest and mean
@@ -45,6 +47,15 @@ from talkmesh_jax.models.build import build_family, init_variables
 from talkmesh_jax.train.loop import fill_new_defaults, resolve_encoder_architecture
 
 CONFIG_OF = {"tiny": "tiny", "original_defaults": "original"}
+# offline rows: name → (shipped config, Whisper size of its random weights; None: --whisper-size)
+OFFLINE_MODELS = {
+    "tiny": ("tiny", None),
+    "original_defaults": ("original", None),
+    "whisper_tiny": ("whisper_tiny", "tiny"),
+    "whisper_base": ("whisper_tiny", "base"),
+}
+TARGETS = {"tiny": 20.0, "original_defaults": 5.0, "whisper_tiny": 10.0, "whisper_base": 5.0}
+STREAMING_WHISPER = ("model.audio_encoder.context=trailing",)
 
 
 @dataclass(frozen=True)
@@ -175,7 +186,7 @@ def _stream_figures(predictor: Predictor, wav: Path, lookaheads: list[int | None
         streamer = Streamer(predictor, lookahead)
         sink = _MemorySink()
         paced_run = run_stream(streamer, paced(chunks), sink)
-        fast = run_stream(Streamer(predictor, streamer.lookahead), unpaced(chunks), _MemorySink())
+        fast = run_stream(Streamer(predictor, lookahead), unpaced(chunks), _MemorySink())
         row = {
             "lookahead_ms": streamer.lookahead_ms,
             "latency_ms": paced_run["latency_ms"],
@@ -190,6 +201,28 @@ def _stream_figures(predictor: Predictor, wav: Path, lookaheads: list[int | None
         }
         figures[f"{streamer.lookahead_ms:.0f}ms"] = row
     return figures
+
+
+def _whisper_stream_figures(tmp: Path, wav: Path, say) -> dict:
+    """The streaming row of Whisper: a random `whisper_tiny` run (tiny's size) in the streaming
+    context, at its own look-ahead: latency at real-time pace, unpaced real-time factor."""
+    say("streaming Whisper tiny (context trailing) at real-time pace …")
+    run = write_random_run("whisper_tiny", tmp / "run_whisper_stream", "tiny", STREAMING_WHISPER)
+    config, predictor, _ = open_run(run)
+    row = next(iter(_stream_figures(predictor, wav, [None]).values()))
+    encoder = config.model.audio_encoder
+    return {
+        "stream_whisper_tiny": row,
+        "stream_whisper_tiny_context": (
+            f"trailing: {encoder.trailing_seconds:g} s, hop {encoder.trailing_hop_frames}, "
+            f"look-ahead {encoder.trailing_lookahead_frames} frames"
+        ),
+        "stream_latency_ms_whisper_tiny": row["latency_ms"]["mean"],
+        "stream_latency_p95_ms_whisper_tiny": row["latency_ms"]["p95"],
+        "stream_rtf_whisper_tiny": row["rtf_unpaced"],
+        "stream_latency_target_ms_whisper_tiny": 200.0,
+        "stream_rtf_target_whisper_tiny": 5.0,
+    }
 
 
 class _MemorySink:
@@ -245,19 +278,20 @@ def _offline_rates(bench: ExportBenchConfig, wav: Path, tmp: Path, say) -> dict:
     headline), and in-process cold and steady-state rates beside it on the same run; the runs
     are left in tmp/run_<name>."""
     results = {}
-    for name in CONFIG_OF:
+    for name, (config_name, size) in OFFLINE_MODELS.items():
         say(f"offline export, {name}, {bench.seconds:g} s: one talkmesh export process …")
-        run = write_random_run(name, tmp / f"run_{name}", bench.whisper_size)
+        size = size or bench.whisper_size
+        run = write_random_run(config_name, tmp / f"run_{name}", size)
         results[f"rtf_{name}_process"] = process_rtf(run, wav, bench.seconds, tmp / "p.npy")
         say(f"offline export, {name}: in process, cold and steady state …")
         config, predictor, _ = open_run(run)  # the same run, opened as export opens it
         rtf = _export_rtf(predictor, wav, bench.seconds, bench.rounds, tmp)
         results[f"rtf_{name}_steady"] = rtf["steady"]
         results[f"rtf_{name}_cold_in_process"] = rtf["cold_in_process"]
-        if name == "original_defaults":
+        results[f"rtf_{name}_target"] = TARGETS[name]
+        if config.model.audio_encoder.kind == "whisper":
             context = config.model.audio_encoder.context
-            results[f"{name}_whisper"] = f"{bench.whisper_size}, context {context}"
-    results["rtf_original_defaults_target"], results["rtf_tiny_target"] = 5.0, 20.0
+            results[f"{name}_whisper"] = f"{size}, context {context}"
     if bench.workdir is not None:
         say("one whole talkmesh export process on the given run …")
         results["rtf_run_process"] = process_rtf(bench.workdir, wav, bench.seconds, tmp / "c.npy")
@@ -290,6 +324,7 @@ def run_export_bench(bench: ExportBenchConfig, progress: bool = True) -> dict:
         results["stream_frames_late"] = first["latency_ms"]["late"]
         results["stream_rtf_tiny"] = first["rtf_unpaced"]
         results["stream_lookahead_ms_tiny"] = first["lookahead_ms"]
+        results.update(_whisper_stream_figures(tmp, short, say))
 
         memory_run = given or tmp / "run_tiny"
         width = streaming.layout.num_landmarks * 3 or streaming.layout.num_blendshapes
@@ -316,13 +351,15 @@ def format_table(results: dict) -> str:
         f"offline export, real-time factor ({results['seconds']:g} s of audio, npy):",
         "                     one process (headline)   in process: cold    steady state",
     ]
-    for name, label, target in (("tiny", "tiny", 20), ("original_defaults", "original", 5)):
+    for name in OFFLINE_MODELS:
         lines.append(
-            f"  {label:<18} {results[f'rtf_{name}_process']:12.1f}x (target {target}x) "
+            f"  {name:<18} {results[f'rtf_{name}_process']:12.1f}x (target "
+            f"{results[f'rtf_{name}_target']:g}x) "
             f"{results[f'rtf_{name}_cold_in_process']:13.1f}x "
             f"{results[f'rtf_{name}_steady']:13.1f}x"
         )
-    lines.append(f"  (original: Whisper {results['original_defaults_whisper']}, random weights)")
+    whisper = [f"{n}: Whisper {results[f'{n}_whisper']}" for n in OFFLINE_MODELS if n != "tiny"]
+    lines.append(f"  ({'; '.join(whisper)}; random weights)")
     if "rtf_run_process" in results:
         lines.append(
             f"  the given run, one talkmesh export process: {results['rtf_run_process']:.1f}x"
@@ -331,14 +368,19 @@ def format_table(results: dict) -> str:
         "streaming (20 ms chunks at real-time pace; latency: a frame's last audio sample "
         "arrived → the frame written):"
     )
-    for name, row in results["stream"].items():
+    rows = [(f"look-ahead {name:>6}", row) for name, row in results["stream"].items()]
+    if "stream_whisper_tiny" in results:
+        rows.append(("whisper_tiny trailing", results["stream_whisper_tiny"]))
+    for label, row in rows:
         latency, diff = row["latency_ms"], row["difference_from_offline"]
         lines.append(
-            f"  look-ahead {name:>6}: latency mean {latency['mean']:5.0f} ms, p95 "
+            f"  {label}: latency mean {latency['mean']:5.0f} ms, p95 "
             f"{latency['p95']:5.0f}, max {latency['max']:5.0f}, {latency['late']}/"
             f"{latency['frames']} frames late; {row['rtf_unpaced']:6.1f}x real time unpaced; "
             f"vs offline max {diff['max']:.4f}, mean {diff['mean']:.5f}"
         )
+    if "stream_whisper_tiny" in results:
+        lines.append(f"  (whisper_tiny: {results['stream_whisper_tiny_context']})")
     for key, value in results.items():
         if key.startswith("memory_") and isinstance(value, dict):
             lines.append(

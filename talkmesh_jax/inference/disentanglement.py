@@ -17,12 +17,19 @@ from talkmesh_jax import SAMPLES_PER_FRAME
 from talkmesh_jax.regions import region_vertices
 
 
-def _windows(dataset, names: list[str], frames: int, limit: int):
+def _windows(predictor, dataset, names: list[str], frames: int, limit: int):
+    """The first window of up to `limit` clips whose window is all valid: the model's inputs
+    (audio [n, W·640], or the Whisper features export computes, [n, 2W, D]) and landmarks."""
     audio, motion = [], []
     for name in names:
         a, landmarks, valid = dataset.load_clip(name)
         if len(valid) >= frames and valid[:frames].all():
-            audio.append(a[: frames * SAMPLES_PER_FRAME])
+            if predictor.features is None:
+                audio.append(a[: frames * SAMPLES_PER_FRAME])
+            else:
+                from talkmesh_jax.whisper.context import as_stored
+
+                audio.append(as_stored(predictor.features.encode(a))[: 2 * frames])
             motion.append(landmarks[:frames])
         if len(audio) == limit:
             break
@@ -34,7 +41,7 @@ def swap_effects(predictor, dataset, names: list[str], regions: dict, limit: int
     ratios "audio_swap_lips_over_upper", "expression_swap_upper_over_lips"}."""
     family, variables = predictor.family, predictor.variables
     frames = predictor.window
-    audio, landmarks = _windows(dataset, names, frames, limit)
+    audio, landmarks = _windows(predictor, dataset, names, frames, limit)
     if len(audio) < 2:
         return {}
     vertices = predictor.reference.shape[0]

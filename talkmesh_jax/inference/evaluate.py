@@ -155,7 +155,7 @@ def format_speech(section: dict) -> list[str]:
     """The speech section as a table: one row per test set, lip error × static face, lip-gap r."""
     rows = [(name, scores) for name, scores in section.items() if name != "recorded"]
     recorded = section["recorded"]
-    rows += [(f"recorded {c}", recorded[c]) for c in recorded if c not in ("clips", "seconds")]
+    rows += [(f"recorded {c}", recorded[c]) for c in recorded if isinstance(recorded[c], dict)]
     lines = [f"  {'speech':<26}{'lip error (cm)':>16}{'× static face':>15}{'lip-gap r':>11}"]
     for name, scores in rows:
         r = scores["lip_gap_correlation"]
@@ -164,6 +164,10 @@ def format_speech(section: dict) -> list[str]:
             f"{scores['lve_ratio']:>14.2f}×{'n/a' if r is None else f'{r:.2f}':>11}"
         )
     lines.append(f"  (recorded: {', '.join(recorded['clips'])}; {recorded['seconds']:.0f} s)")
+    lines.append(
+        f"  digital silence vs −60 dBFS hiss: the face moves up to "
+        f"{recorded['silence_vs_hiss_cm']:.3f} cm"
+    )
     return lines
 
 

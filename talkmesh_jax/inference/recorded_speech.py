@@ -4,7 +4,9 @@
 `talkmesh synth --drive phonemes`). The model predicts each clip from its audio alone; we report
 the lip vertex error (LVE, cm) against the static mean face's, and Pearson's r between the
 predicted and true lip gap (inner-lip midpoints 13–14, cm) over all frames. The same recordings
-20 dB quieter and with white noise at 10 dB SNR show whether the model hears speech or level.
+20 dB quieter and with white noise at 10 dB SNR show whether the model hears speech or level;
+and 4 s of digital silence against 4 s of −60 dBFS white hiss, whether a silent input holds the
+face still (largest landmark distance between the two predictions, cm).
 """
 
 from __future__ import annotations
@@ -47,6 +49,15 @@ def speech_scores(truths: list, predictions: list, mean_face: np.ndarray) -> dic
     }
 
 
+def silence_vs_hiss(predictor, seconds: float = 4.0, seed: int = 0) -> float:
+    """Largest distance (cm) between any landmark predicted for digital silence and for white
+    hiss at −60 dBFS RMS, over all frames."""
+    silence = np.zeros(int(seconds * 16000), np.float32)
+    hiss = (1e-3 * np.random.default_rng(seed).standard_normal(len(silence))).astype(np.float32)
+    quiet, hissing = (predictor.predict_all(a)["landmarks"] for a in (silence, hiss))
+    return float(np.linalg.norm(quiet - hissing, axis=-1).max())
+
+
 def recorded_speech_metrics(predictor, conditions=CONDITIONS, seed: int = 0) -> dict:
     """{"clips", "seconds", condition: speech_scores} of a landmark predictor (MediaPipe's 468
     or 478 points on the synthetic face) on every shipped recording."""
@@ -63,4 +74,5 @@ def recorded_speech_metrics(predictor, conditions=CONDITIONS, seed: int = 0) -> 
             landmarks = predictor.predict_all(perturbed(clip.audio, condition, seed))["landmarks"]
             predictions.append(fit_length(landmarks, len(truth)))
         out[condition] = speech_scores(truths, predictions, predictor.faces["mean_face"])
+    out["silence_vs_hiss_cm"] = silence_vs_hiss(predictor, seed=seed)
     return out

@@ -116,8 +116,16 @@ def _check_export(results: dict, printed: str) -> None:
         "rtf_original_defaults_steady",
         "rtf_tiny_cold_in_process",
         "stream_latency_ms_tiny",
+        "rtf_whisper_tiny_process",
+        "rtf_whisper_base_process",
+        "stream_latency_ms_whisper_tiny",
+        "stream_rtf_whisper_tiny",
     ):
         assert results[key] > 0, key
+    assert results["whisper_base_whisper"] == "base, context chunked"
+    whisper_stream = results["stream_whisper_tiny"]
+    assert whisper_stream["lookahead_ms"] == 80.0  # the trailing context's 2 frames
+    assert whisper_stream["difference_from_offline"]["max"] < 1e-4  # streamed = exported
     assert results["stream_frames_late"] >= 0
     assert results["original_defaults_whisper"] == "tiny, context chunked"
     assert results["memory_0.5min"]["peak_rss_mb"] > 100

@@ -90,3 +90,26 @@ def test_meshtalk_trains_on_registered_meshes_within_memory(tmp_path):
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     stage_one = [x["loss"] for x in lines if "loss" in x and x["step"] <= 40]
     assert np.mean(stage_one[-3:]) < stage_one[0]
+
+
+def test_meshtalk_trains_samples_and_evaluates_over_whisper_features(synth_data, tmp_path):
+    """MeshTalk over frozen pretrained Whisper tiny.en (cached 'chunked' features): both stages
+    train, eval's disentanglement feeds the same features export does, and export samples."""
+    run = tmp_path / "run"
+    argv = ["train", "--config", "meshtalk_tiny", "--workdir", str(run), "--data", str(synth_data)]
+    argv += ["--no-progress", "train.steps=4", "model.meshtalk.context_steps=2"]
+    argv += ["data.window_frames=20", "data.batch_size=4", "model.audio_encoder.kind=whisper"]
+    argv += ["model.audio_encoder.checkpoint='bundled:tiny.en'", "model.audio_encoder.size=tiny"]
+    argv += ["model.audio_encoder.context=chunked", "model.audio_encoder.frozen=True"]
+    assert main(argv) == 0
+    report = tmp_path / "eval.json"
+    evaluate = ["eval", "--workdir", str(run), "--split", "train", "--json", str(report)]
+    assert main([*evaluate, "--no-progress"]) == 0
+    summary = json.loads(report.read_text())
+    assert summary["disentanglement"]["windows"] >= 2 and summary["speech"]["recorded"]
+    audio = tmp_path / "speech.wav"
+    write_wav(audio, 0.3 * np.sin(2 * np.pi * 200 * np.arange(40000) / 16000))
+    out = tmp_path / "out.npy"
+    assert main(["export", "--workdir", str(run), "--audio", str(audio), "--out", str(out)]) == 0
+    landmarks = np.load(out)
+    assert landmarks.shape == (round(40000 / 640), 478, 3) and np.isfinite(landmarks).all()
