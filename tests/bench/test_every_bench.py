@@ -124,7 +124,7 @@ def _check_export(results: dict, printed: str) -> None:
         assert results[key] > 0, key
     assert results["whisper_base_whisper"] == "base, context chunked"
     whisper_stream = results["stream_whisper_tiny"]
-    assert whisper_stream["lookahead_ms"] == 80.0  # the trailing context's 2 frames
+    assert whisper_stream["lookahead_ms"] == 80.0  # whisper_tiny_stream: 2 frames
     assert whisper_stream["difference_from_offline"]["max"] < 1e-4  # streamed = exported
     assert results["stream_frames_late"] >= 0
     assert results["original_defaults_whisper"] == "tiny, context chunked"
