@@ -8,12 +8,12 @@ and whether window joins show.
   export` process (start-up, imports, compilation included); beside it, in a running process,
   the first `export_one` call on the freshly opened run (cold) and the median of later calls
   (steady state). With `--workdir RUN`, one whole process on RUN too.
-- Streaming (RUN if it takes audio, else the random `tiny` run; and a random
-  `whisper_tiny_stream` run, Whisper tiny's size in the streaming context `trailing`): a wav played at real-time pace in 20 ms chunks
-  through a Streamer; each frame's latency runs from the arrival of its last audio sample (the
-  pacing clock) to its being written, every frame counted, late frames reported; at the model's
-  own look-ahead and shorter ones; the real-time factor without pacing; the largest and mean
-  difference from offline export per look-ahead (cm).
+- Streaming (RUN if it takes audio, else the random `tiny` run; and a random `whisper_tiny_stream`
+  run, Whisper tiny's size in the streaming context `trailing`): a wav played at real-time pace in
+  20 ms chunks through a Streamer; each frame's latency runs from the arrival of its last audio
+  sample (the pacing clock) to its being written, every frame counted, late frames reported; at
+  the model's own look-ahead and shorter ones; the real-time factor without pacing; the largest
+  and mean difference from offline export per look-ahead (cm).
 - Memory: one `talkmesh export` process per length (1 and 30 min), watched from outside: its
   own peak RSS and the growth of its RSS while the .npy output grows (`bench.process`).
 - Seams: on a 10 min export, frame-to-frame motion at window joins vs elsewhere.
