@@ -1,9 +1,26 @@
-"""Shared fixtures."""
+"""Shared fixtures, and one JAX compilation cache for the whole test session.
+
+The suite compiles the same train steps, decoders and encoders many times over (new jit objects,
+new processes for the CLI and the benchmarks): XLA's persistent cache, in a folder of this
+session's own (inherited by the subprocesses, removed at exit), compiles each once. Set
+JAX_COMPILATION_CACHE_DIR yourself to keep one between runs. Nothing asserts compile times.
+"""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
+
 import numpy as np
 import pytest
+
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    _CACHE = tempfile.mkdtemp(prefix="talkmesh-tests-jax-cache-")
+    atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _CACHE
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.1")
 
 
 @pytest.fixture

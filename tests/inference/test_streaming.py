@@ -96,7 +96,7 @@ class _SlowStreamer:
 
     def __init__(self, seconds_per_frame: float):
         self.seconds_per_frame, self.emitted, self.total = seconds_per_frame, 0, 0
-        self.lookahead_ms = 0.0
+        self.lookahead_ms = self.max_wait_ms = 0.0
 
     def _frames(self, upto: int) -> dict:
         count = max(0, upto - self.emitted)
@@ -200,3 +200,20 @@ def test_a_context_that_cannot_stream_and_a_foreign_lookahead_are_refused(traili
     chunked = write_random_run("whisper_tiny", tmp_path / "chunked", "tiny")
     with pytest.raises(TalkmeshError, match="context=trailing"):
         Streamer(open_run(chunked)[1])
+
+
+def test_talkmesh_stream_runs_a_trailing_whisper_run(trailing_run, tmp_path, capsys):
+    import json
+
+    from talkmesh_jax.cli import main
+    from talkmesh_jax.media import write_wav
+
+    audio = tmp_path / "speech.wav"
+    write_wav(audio, 0.2 * np.sin(2 * np.pi * 190 * np.arange(int(1.5 * 16000)) / 16000))
+    out = tmp_path / "frames.jsonl"
+    argv = ["stream", "--workdir", str(trailing_run), "--audio", str(audio), "--no-pace"]
+    assert main([*argv, "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == round(1.5 * 25) and "landmarks" in json.loads(lines[0])
+    assert main([*argv, "--out", str(out), "--lookahead-ms", "40"]) == 1
+    assert "look-ahead is its Whisper context's" in capsys.readouterr().err

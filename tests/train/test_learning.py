@@ -13,6 +13,7 @@ import pytest
 
 from talkmesh_jax.cli import main
 from talkmesh_jax.media import load_audio
+from talkmesh_jax.metrics import lip_gap
 
 
 @pytest.mark.slow
@@ -40,7 +41,7 @@ def test_tiny_config_learns_lip_sync(tmp_path, capsys):
     seconds = len(load_audio(work / "speech.wav")) / 16000
     assert seconds > 50  # the LibriVox reading
     assert landmarks.shape == (round(seconds * 25), 478, 3) and landmarks.dtype == np.float32
-    assert np.isfinite(landmarks).all() and landmarks[:, 13, 1].std() > 0.02  # the lip moves
+    assert np.isfinite(landmarks).all() and lip_gap(landmarks).std() > 0.1  # the lips move
     curves = np.load(work / "speech_landmarks.blendshapes.npy")
     assert curves.shape == (len(landmarks), 52) and curves[:, 25].std() > 0.02  # jawOpen moves
     assert (work / "curves.png").stat().st_size > 10_000
