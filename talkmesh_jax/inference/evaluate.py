@@ -164,10 +164,11 @@ def format_speech(section: dict) -> list[str]:
             f"{scores['lve_ratio']:>14.2f}×{'n/a' if r is None else f'{r:.2f}':>11}"
         )
     lines.append(f"  (recorded: {', '.join(recorded['clips'])}; {recorded['seconds']:.0f} s)")
-    lines.append(
-        f"  digital silence vs −60 dBFS hiss: the face moves up to "
-        f"{recorded['silence_vs_hiss_cm']:.3f} cm"
-    )
+    if "silence_vs_hiss_cm" in recorded:  # (summaries written before it have none)
+        lines.append(
+            f"  digital silence vs −60 dBFS hiss: the face moves up to "
+            f"{recorded['silence_vs_hiss_cm']:.3f} cm"
+        )
     return lines
 
 

@@ -3,7 +3,8 @@ tiny.en) on phoneme-driven `talkmesh synth` data (landmarks and blendshapes), tr
 about 2.5 minutes. On the held-out synthetic clips: LVE at most 0.35× the static mean face's and
 jawOpen r ≥ 0.9 (measured 0.25×, 0.97). On the shipped recordings of people: lip error ≤ 0.6× the
 static face's with lip-gap r ≥ 0.8 (measured 0.57×, 0.81), and the demo's export of the LibriVox
-reading says the same; the export and plot land, and a second run reuses the data and the run."""
+reading says the same; the export and plot land, and a second run reuses the data, the run,
+its evaluation and its export."""
 
 import json
 import math
@@ -14,6 +15,8 @@ import pytest
 from talkmesh_jax.cli import main
 from talkmesh_jax.media import load_audio
 from talkmesh_jax.metrics import lip_gap
+
+REUSED = ("data/dataset.json", "eval_test.json", "speech_landmarks.npy", "speech_landmarks.mp4")
 
 
 @pytest.mark.slow
@@ -48,9 +51,9 @@ def test_tiny_config_learns_lip_sync(tmp_path, capsys):
     for name in ("speech_landmarks.mp4", "speech_landmarks.html"):
         assert (work / name).stat().st_size > 10_000 and str(work / name) in printed
 
-    data_stamp = (work / "data" / "dataset.json").stat().st_mtime_ns
-    assert main(argv) == 0  # everything reused: no new data, training already finished
-    assert (work / "data" / "dataset.json").stat().st_mtime_ns == data_stamp
+    stamps = [(work / name).stat().st_mtime_ns for name in REUSED]
+    assert main(argv) == 0  # everything reused: data, finished run, its evaluation and export
+    assert [(work / name).stat().st_mtime_ns for name in REUSED] == stamps
     lines = (work / "run" / "metrics.jsonl").read_text().splitlines()
     assert max(json.loads(line)["step"] for line in lines) == 1500
     assert not math.isnan(json.loads(lines[-1]).get("loss", 0.0))
