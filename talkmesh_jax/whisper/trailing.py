@@ -92,22 +92,21 @@ class TrailingWhisper:
     def encode_hops(self, audio: np.ndarray, first: int, count: int, origin: int = 0) -> np.ndarray:
         """Rows of hops first … first + count − 1, [2 · count · H, D], from `audio` (the clip's
         samples from frame `origin` on; zero outside what is given)."""
-        spans = np.zeros((count, self._samples), np.float32)
-        for i in range(count):
-            start = (self.span_start(first + i) - origin) * SAMPLES_PER_FRAME
-            lo, hi = max(0, start), min(len(audio), start + self._samples)
-            if hi > lo:
-                spans[i, lo - start : hi - start] = audio[lo:hi]
-        rows = []
-        for i in range(0, count, MAX_BATCH):
-            batch = spans[i : i + MAX_BATCH]
-            size = min(MAX_BATCH, 1 << max(0, len(batch) - 1).bit_length())
-            padded = np.zeros((size, self._samples), np.float32)
-            padded[: len(batch)] = batch
-            rows.append(np.asarray(self._encode(self.params, jnp.asarray(padded)))[: len(batch)])
         offset = POSITIONS_PER_FRAME * (self.span - self.hop - self.lookahead)
         hop_rows = POSITIONS_PER_FRAME * self.hop
-        return np.concatenate(rows)[:, offset : offset + hop_rows].reshape(-1, self.config.d_model)
+        rows = []
+        for i in range(first, first + count, MAX_BATCH):  # spans made a batch at a time
+            batch = min(MAX_BATCH, first + count - i)
+            size = min(MAX_BATCH, 1 << max(0, batch - 1).bit_length())
+            spans = np.zeros((size, self._samples), np.float32)
+            for j in range(batch):
+                start = (self.span_start(i + j) - origin) * SAMPLES_PER_FRAME
+                lo, hi = max(0, start), min(len(audio), start + self._samples)
+                if hi > lo:
+                    spans[j, lo - start : hi - start] = audio[lo:hi]
+            encoded = np.asarray(self._encode(self.params, jnp.asarray(spans)))
+            rows.append(encoded[:batch, offset : offset + hop_rows])
+        return np.concatenate(rows).reshape(-1, self.config.d_model)
 
     def encode(self, audio: np.ndarray) -> np.ndarray:
         """audio [S] → [2T, D] float32 (`feature_rows(S)` rows)."""
