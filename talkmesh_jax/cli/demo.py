@@ -40,10 +40,10 @@ class DemoOptions:
 
 def recorded_speech(name: str, out: Path) -> Path:
     """The shipped recording `name` as a 16 kHz wav file (written atomically)."""
-    from talkmesh_jax.data.recorded import recorded_clips
+    from talkmesh_jax.data.recorded import recorded_clip
     from talkmesh_jax.media import write_wav
 
-    clip = next(c for c in recorded_clips() if c.name == name)
+    clip = recorded_clip(name)
     with atomic_path(out) as tmp:
         write_wav(tmp, clip.audio)
     return out
@@ -52,12 +52,11 @@ def recorded_speech(name: str, out: Path) -> Path:
 def speech_error(landmarks: np.ndarray, name: str, mean_face: np.ndarray) -> dict:
     """Lip error of exported landmarks [T, V, 3] on the shipped recording `name` against the
     face its phones drive (`recorded_speech.speech_scores`)."""
-    from talkmesh_jax.data.recorded import recorded_clips, recorded_face
+    from talkmesh_jax.data.recorded import recorded_clip, recorded_face
     from talkmesh_jax.inference.recorded_speech import speech_scores
     from talkmesh_jax.metrics import fit_length
 
-    clip = next(c for c in recorded_clips() if c.name == name)
-    truth = recorded_face(clip)["landmarks"][:, : landmarks.shape[1]]
+    truth = recorded_face(recorded_clip(name))["landmarks"][:, : landmarks.shape[1]]
     return speech_scores([truth], [fit_length(landmarks, len(truth))], mean_face)
 
 
@@ -114,9 +113,9 @@ def run_demo(options: DemoOptions) -> dict:
         if failed:
             raise TalkmeshError(next(iter(failed.values())))
     landmarks, blendshapes, video, viewer = outputs
-    frames = len(np.load(landmarks, mmap_mode="r"))
+    spoken = np.load(landmarks)
     lve = {method: values["lve"] for method, values in summary["metrics"].items()}
-    mean_face = np.load(run / "reference" / "mean_face.npy")
+    mean_face = np.load(RunDir(run).reference("mean_face"))
     curves = summary["blendshapes"]
     return {
         "dataset": str(data),
@@ -128,12 +127,12 @@ def run_demo(options: DemoOptions) -> dict:
         "blendshapes": str(blendshapes),
         "video": str(video),
         "viewer": str(viewer),
-        "frames": frames,
+        "frames": len(spoken),
         "test_lve_cm": lve,
         "test_blendshape_mae": {m: curves[m]["mae_mean"] for m in ("model", "mean_blendshapes")},
         "test_jaw_open_correlation": curves["jaw_open_correlation"],
         "speech_table": summary.get("speech"),
-        "speech_error": speech_error(np.load(landmarks), SPEECH, mean_face),
+        "speech_error": speech_error(spoken, SPEECH, mean_face),
     }
 
 

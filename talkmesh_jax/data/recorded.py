@@ -71,6 +71,14 @@ def recorded_clips() -> tuple[RecordedClip, ...]:
     return tuple(clips)
 
 
+def recorded_clip(name: str) -> RecordedClip:
+    """The shipped recording called `name` (a KeyError names the ones there are)."""
+    clips = {clip.name: clip for clip in recorded_clips()}
+    if name not in clips:
+        raise KeyError(f"no shipped recording {name!r} (have: {', '.join(clips)})")
+    return clips[name]
+
+
 def recorded_face(clip: RecordedClip, seed: int = 0) -> dict[str, np.ndarray]:
     """The face for `clip` by the synthetic rule: landmarks [T, 478, 3] float32 cm, valid [T]
     bool (all true), blendshapes [T, 52]; the upper face's blinks and brows from `seed`."""

@@ -3,8 +3,14 @@
 import json
 
 import numpy as np
+import pytest
 
-from talkmesh_jax.data.recorded import ARPABET_TO_ESPEAK, recorded_clips, recorded_face
+from talkmesh_jax.data.recorded import (
+    ARPABET_TO_ESPEAK,
+    recorded_clip,
+    recorded_clips,
+    recorded_face,
+)
 from talkmesh_jax.facemesh import resource_path
 from talkmesh_jax.metrics import lip_gap
 
@@ -44,3 +50,9 @@ def test_phones_json_is_what_the_clips_say():
     for clip in recorded_clips():
         entry = index[clip.name]
         assert entry["text"] == clip.text and len(entry["phones"]) == len(clip.phones)
+
+
+def test_a_recording_is_found_by_name():
+    assert recorded_clip("arctic_a0009").text.startswith("He turned sharply")
+    with pytest.raises(KeyError, match="sonnet1_librivox"):
+        recorded_clip("no_such_clip")
