@@ -23,6 +23,7 @@ def get_config():
     config.model.audio_encoder.frozen = False
     config.model.audio_encoder.context = "window"  # fine-tuned: encoded in the step, per window
     config.model.audio_encoder.dtype = "bfloat16"
+    config.model.audio_encoder.gate_dbfs = -55.0
     config.train.steps = 50000
     config.train.optimizer = "adamw"
     config.train.learning_rate = 3e-4

@@ -20,6 +20,7 @@ def get_config():
     config.model.audio_encoder.conv_channels = 64
     config.model.audio_encoder.conv_features = 64
     config.model.audio_encoder.conv_window_seconds = 0.16
+    config.model.audio_encoder.gate_dbfs = -55.0
     config.model.meshtalk.feature_dim = 96
     config.model.meshtalk.num_heads = 32
     config.model.meshtalk.num_classes = 32

@@ -22,6 +22,10 @@ def get_config():
     config.model.audio_encoder.conv_channels = 64
     config.model.audio_encoder.conv_features = 64
     config.model.audio_encoder.conv_window_seconds = 0.16  # ±2 frames: the lips need detail
+    config.model.audio_encoder.gate_dbfs = -55.0  # −60 dBFS hiss and silence: the same face
+    # level, noise, telephone and room augmentation: the conv encoder learns espeak's loudness
+    # otherwise (README, "Which model for what")
+    config.data.augment.copies = 3
     config.train.steps = 1500
     config.train.optimizer = "adam"
     config.train.learning_rate = 2e-3

@@ -30,6 +30,7 @@ from talkmesh_jax.whisper.context import POSITIONS_PER_FRAME, STORED_DTYPE, fit_
 # Bump whenever what a cached file holds changes for the same weights and audio (the log-mel,
 # the chunking, the stored precision): every cache made before is then ignored, not reused.
 FEATURES_VERSION = 2
+CLIPS_PER_CALL = 8  # missing clips handed to the encoder together (their chunks share calls)
 
 
 def encoder_fingerprint(params, settings: dict) -> str:
@@ -63,27 +64,43 @@ class FeatureCache:
         self.directory = Path(root) / "features" / encoder_fingerprint(encoder.params, settings)
         write_json(self.directory / "encoder.json", settings)
 
-    def features(self, clips: PackedClips, show_progress: bool = True) -> np.ndarray:
+    def features(
+        self,
+        clips: PackedClips,
+        show_progress: bool = True,
+        audio: np.ndarray | None = None,
+        desc: str = "Whisper features",
+    ) -> np.ndarray:
         """Per-frame features of every clip, [F, 2·d_model] float16 aligned with `clips`' frames
         (clip c's rows are frame_offsets[c]:frame_offsets[c + 1]); missing clips are encoded
-        and saved first. The clip's frame count rules, whatever its audio's length."""
+        and saved first. The clip's frame count rules, whatever its audio's length. `audio`:
+        other samples packed like clips.audio (an augmented copy, `data/augment.py`), encoded
+        instead of the clips' own; its files sit beside theirs, told apart by the audio hash."""
+        samples = clips.audio if audio is None else audio
         width = POSITIONS_PER_FRAME * self.encoder.config.d_model
         out = np.zeros((clips.num_frames, width), STORED_DTYPE)
         offsets, audio_offsets = clips.frame_offsets, clips.audio_offsets
-        bar = tqdm(
-            total=clips.num_clips, unit="clip", desc="Whisper features", disable=not show_progress
-        )
+        bar = tqdm(total=clips.num_clips, unit="clip", desc=desc, disable=not show_progress)
+        missing = []  # (clip, its audio, its file) to encode
         for c, name in enumerate(clips.names):
-            audio = np.asarray(clips.audio[audio_offsets[c] : audio_offsets[c + 1]], np.float32)
+            audio = np.asarray(samples[audio_offsets[c] : audio_offsets[c + 1]], np.float32)
             frames = int(offsets[c + 1] - offsets[c])
             file = self.directory / f"{name}-{audio_hash(audio)}.npy"
             rows = np.load(file) if file.is_file() else None
             if rows is None or rows.shape != (POSITIONS_PER_FRAME * frames, width // 2):
-                rows = fit_rows(self.encoder.encode(audio), POSITIONS_PER_FRAME * frames)
-                rows = rows.astype(STORED_DTYPE)
-                with atomic_path(file) as tmp:
-                    np.save(tmp, rows)
+                missing.append((c, audio, file))
+                continue
             out[offsets[c] : offsets[c + 1]] = rows.reshape(frames, width)
             bar.update(1)
+        for i in range(0, len(missing), CLIPS_PER_CALL):
+            group = missing[i : i + CLIPS_PER_CALL]
+            encoded = self.encoder.encode_many([audio for _, audio, _ in group])
+            for (c, _, file), rows in zip(group, encoded, strict=True):
+                frames = int(offsets[c + 1] - offsets[c])
+                rows = fit_rows(rows, POSITIONS_PER_FRAME * frames).astype(STORED_DTYPE)
+                with atomic_path(file) as tmp:
+                    np.save(tmp, rows)
+                out[offsets[c] : offsets[c + 1]] = rows.reshape(frames, width)
+                bar.update(1)
         bar.close()
         return out

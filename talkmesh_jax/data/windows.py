@@ -75,15 +75,87 @@ class PerFrameBatcher:
         return out
 
 
+def gather_audio(
+    audio: np.ndarray,
+    audio_offsets: np.ndarray,
+    clip: np.ndarray,
+    start: np.ndarray,
+    frames: int,
+    samples_per_frame: int,
+) -> np.ndarray:
+    """Audio windows [B, frames · samples_per_frame] float32 of batch rows (clip [B], start [B]
+    in frames) from packed `audio`, zero past a clip's end and for padding rows (clip −1): what
+    the C++ batcher assembles."""
+    width = frames * samples_per_frame
+    out = np.zeros((len(clip), width), np.float32)
+    for row, (c, s) in enumerate(zip(clip, start, strict=True)):
+        if c < 0:
+            continue
+        begin = int(audio_offsets[c]) + int(s) * samples_per_frame
+        avail = max(0, min(width, int(audio_offsets[c + 1]) - begin))
+        out[row, :avail] = audio[begin : begin + avail]
+    return out
+
+
+class AugmentedBatcher:
+    """A batcher whose rows each hear the clean clip or one of its K augmented copies
+    (`data/augment.py`), drawn per (epoch, batch) from the seed, so a resumed run sees the same.
+    `copies`: K packed arrays like the clean input — audio [S] (rows' "audio" re-cut from the
+    copy) or, for models that take Whisper features, features [F, 2·D]."""
+
+    def __init__(
+        self, batcher, clips: PackedClips, copies: list[np.ndarray], features: bool, seed: int
+    ):
+        self._batcher, self._clips, self._copies = batcher, clips, copies
+        self._features, self._seed = features, seed
+
+    def __getattr__(self, name: str):
+        return getattr(self._batcher, name)
+
+    def copy_choice(self, epoch: int, batch: int, rows: int) -> np.ndarray:
+        """[rows] int: 0 the clean clip, k the k-th copy."""
+        rng = np.random.default_rng([self._seed, 0xA0, epoch, batch])
+        return rng.integers(0, len(self._copies) + 1, size=rows)
+
+    def get_batch(self, epoch: int, batch: int) -> dict[str, np.ndarray]:
+        out = self._batcher.get_batch(epoch, batch)
+        clip, start, frames = out["clip"], out["start"], self._batcher.window_frames
+        choice = self.copy_choice(epoch, batch, len(clip))
+        for k, values in enumerate(self._copies, start=1):
+            rows = np.flatnonzero((choice == k) & (clip >= 0))
+            if not len(rows):
+                continue
+            if self._features:
+                part = gather_frames(
+                    values, self._clips.frame_offsets, clip[rows], start[rows], frames
+                )
+                out["audio"][rows] = part.reshape(len(rows), 2 * frames, -1)
+            else:
+                out["audio"][rows] = gather_audio(
+                    values,
+                    self._clips.audio_offsets,
+                    clip[rows],
+                    start[rows],
+                    frames,
+                    samples_per_frame(self._clips),
+                )
+        return out
+
+
 def create_batcher(
-    clips: PackedClips, spec: WindowSpec, num_threads: int = 0, features: np.ndarray | None = None
-) -> _batcher.WindowBatcher | PerFrameBatcher:
+    clips: PackedClips,
+    spec: WindowSpec,
+    num_threads: int = 0,
+    features: np.ndarray | None = None,
+    copies: list[np.ndarray] | None = None,
+) -> _batcher.WindowBatcher | PerFrameBatcher | AugmentedBatcher:
     """The C++ batcher over `clips` (zero-copy; `num_threads=0` uses every core).
 
     Batches are dicts: audio [B, W*640] float32 (or, with per-frame Whisper `features`
     [F, 2·D], features [B, 2W, D]), landmarks [B, W, V, 3] float32, mask [B, W] bool,
     clip [B] int64, start [B] int64 (first frame within the clip), and blendshapes [B, W, K]
-    float32 when the clips have them.
+    float32 when the clips have them. With augmented `copies` (packed audio, or features when
+    `features` is given) each row hears the clean clip or one of them (`AugmentedBatcher`).
     """
     # with features, the C++ batcher assembles no audio (it would be replaced and thrown away)
     batcher = _create_cpp_batcher(clips, spec, num_threads, with_audio=features is None)
@@ -92,7 +164,11 @@ def create_batcher(
         arrays["blendshapes"] = (clips.blendshapes, 1)
     if features is not None:
         arrays["audio"] = (features, 2)
-    return PerFrameBatcher(batcher, clips, arrays) if arrays else batcher
+    if arrays:
+        batcher = PerFrameBatcher(batcher, clips, arrays)
+    if copies:
+        batcher = AugmentedBatcher(batcher, clips, copies, features is not None, spec.seed)
+    return batcher
 
 
 def _create_cpp_batcher(

@@ -4,7 +4,8 @@
 `talkmesh synth --drive phonemes`). The model predicts each clip from its audio alone; we report
 the lip vertex error (LVE, cm) against the static mean face's, and Pearson's r between the
 predicted and true lip gap (inner-lip midpoints 13–14, cm) over all frames. The same recordings
-20 dB quieter and with white noise at 10 dB SNR show whether the model hears speech or level;
+20 dB quieter and with white or pink (1/f) noise at 10 dB SNR show whether the model hears speech
+or level;
 and 4 s of digital silence against 4 s of −60 dBFS white hiss, whether a silent input holds the
 face still (largest landmark distance between the two predictions, cm).
 """
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from talkmesh_jax.data.augment import pink_noise
 from talkmesh_jax.data.recorded import recorded_clips, recorded_face
 from talkmesh_jax.facemesh import region_indices
 from talkmesh_jax.metrics import correlation, fit_length, lip_gap, lip_vertex_error
 
-CONDITIONS = ("clean", "quiet_20db", "noise_10db")
+CONDITIONS = ("clean", "quiet_20db", "noise_10db", "pink_10db")
 
 
 def perturbed(audio: np.ndarray, condition: str, seed: int = 0) -> np.ndarray:
@@ -26,10 +28,12 @@ def perturbed(audio: np.ndarray, condition: str, seed: int = 0) -> np.ndarray:
         return audio
     if condition == "quiet_20db":
         return (audio * 0.1).astype(np.float32)
-    if condition == "noise_10db":
+    if condition in ("noise_10db", "pink_10db"):
         power = float(np.mean(audio.astype(np.float64) ** 2))
-        noise = np.random.default_rng(seed).normal(0, np.sqrt(power / 10), len(audio))
-        return (audio + noise).astype(np.float32)
+        rng = np.random.default_rng(seed)
+        white = condition == "noise_10db"
+        noise = rng.standard_normal(len(audio)) if white else pink_noise(len(audio), rng)
+        return (audio + noise * np.sqrt(power / 10)).astype(np.float32)
     raise ValueError(f"unknown condition {condition!r} (one of {CONDITIONS})")
 
 

@@ -28,6 +28,8 @@ class AudioEncoderConfig:
     each hop of `trailing_hop_frames` frames encoded with the `trailing_seconds` of audio that end
     `trailing_lookahead_frames` after it; cached, needs `frozen`; `whisper/trailing.py`).
     frozen: no gradients into the encoder. dtype: compute precision ('float32' or 'bfloat16').
+    gate_dbfs: the log-mel's noise gate, both kinds: 25 ms frames quieter than this (RMS, dBFS)
+    are digital silence, so faint hiss and silence look alike (None: off, Whisper's own front end).
     conv_*: the light conv encoder's widths and the audio window averaged per frame (seconds).
     architecture: the Whisper encoder's shape (`WhisperEncoderConfig` fields), resolved from the
     checkpoint's config.json or `size` when training starts and saved in the run's config, so
@@ -43,6 +45,7 @@ class AudioEncoderConfig:
     trailing_lookahead_frames: int = 2
     frozen: bool = True
     dtype: str = "float32"
+    gate_dbfs: float | None = None
     conv_channels: int = 128
     conv_features: int = 128
     conv_window_seconds: float = 1.0
@@ -76,6 +79,10 @@ class AudioEncoderConfig:
         if not 0 <= config.chunk_margin_seconds < 15:
             raise TalkmeshError(f"{source}: chunk_margin_seconds must be in [0, 15)")
         _check_trailing(config, source)
+        if config.gate_dbfs is not None and not -120 <= config.gate_dbfs <= 0:
+            raise TalkmeshError(
+                f"{source}: gate_dbfs must be in [-120, 0] dBFS (or null), got {config.gate_dbfs}"
+            )
         if config.checkpoint is None and config.size not in WHISPER_SIZES:
             raise TalkmeshError(
                 f"{source}: size must be one of {sorted(WHISPER_SIZES)}, got {config.size!r}"
@@ -147,6 +154,7 @@ def build_audio_encoder(
             config.conv_features,
             window_seconds=config.conv_window_seconds,
             dtype=dtype,
+            gate_dbfs=config.gate_dbfs,
         )
         return encoder, None
     params = None
@@ -163,5 +171,5 @@ def build_audio_encoder(
         whisper = load_whisper_config(config.checkpoint)
     else:
         whisper = WHISPER_SIZES[config.size]
-    module = WhisperAudioEncoder(whisper, config.context, config.frozen, dtype)
+    module = WhisperAudioEncoder(whisper, config.context, config.frozen, dtype, config.gate_dbfs)
     return module, params

@@ -41,10 +41,12 @@ class ConvAudioEncoder(nn.Module):
     fps: int = FPS
     window_seconds: float = 1.0
     dtype: jnp.dtype = jnp.float32
+    gate_dbfs: float | None = None  # the log-mel's noise gate (None: off)
 
     @nn.compact
     def __call__(self, audio: jnp.ndarray) -> jnp.ndarray:
-        mel = log_mel_spectrogram(audio, self.num_mel_bins).astype(self.dtype)  # [B, T, mels]
+        mel = log_mel_spectrogram(audio, self.num_mel_bins, gate_dbfs=self.gate_dbfs)
+        mel = mel.astype(self.dtype)  # [B, T, mels]
         h = nn.Dense(self.channels, dtype=self.dtype, name="input")(mel)
         for i, dilation in enumerate(self.dilations):
             conv = nn.Conv(

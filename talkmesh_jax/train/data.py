@@ -176,23 +176,60 @@ def window_spec(config: ml_collections.ConfigDict, batch_size: int, train: bool)
     )
 
 
+def augment_spec(config: ml_collections.ConfigDict):
+    """The run's `AugmentSpec` (config.data.augment; copies 0 when the section is absent)."""
+    from talkmesh_jax.config import config_to_dict
+    from talkmesh_jax.data.augment import AugmentSpec
+
+    section = config.data.get("augment")
+    return AugmentSpec.from_config(config_to_dict(section) if section is not None else {})
+
+
+def augmented_copies(
+    config: ml_collections.ConfigDict, train: PackedClips, show_progress: bool
+) -> list[np.ndarray]:
+    """The augmented copies of the train clips' audio (config.data.augment.copies of them, each
+    packed like train.audio, [S] float32); [] when augmentation is off."""
+    from tqdm import tqdm
+
+    from talkmesh_jax.data.augment import augmented_audio
+
+    spec = augment_spec(config)
+    copies = range(1, spec.copies + 1)
+    bar = tqdm(
+        copies, unit="copy", desc="augmenting audio", disable=not show_progress or not spec.copies
+    )
+    return [augmented_audio(train.audio, train.audio_offsets, train.names, spec, k) for k in bar]
+
+
 def whisper_features(
-    config: ml_collections.ConfigDict, family, variables, data: RunData, show_progress: bool
-) -> dict[str, np.ndarray | None]:
-    """{"train", "valid": per-frame Whisper features [F, 2·D] float16 or None} when the model's
-    Whisper features are computed before the model (contexts 'chunked', 'trailing'): encoded once
-    with the run's encoder (`variables`' audio_encoder), from DATA/features/ when already there."""
+    config: ml_collections.ConfigDict,
+    family,
+    variables,
+    data: RunData,
+    show_progress: bool,
+    copies: list[np.ndarray] = (),
+) -> dict:
+    """{"train", "valid": per-frame Whisper features [F, 2·D] float16 or None, "train_copies":
+    the same of each augmented copy of the train audio in `copies`} when the model's Whisper
+    features are computed before the model (contexts 'chunked', 'trailing'): encoded once with
+    the run's encoder (`variables`' audio_encoder), from DATA/features/ when already there."""
     encoder = family.audio_encoder_config
     if encoder is None or not encoder.inputs_are_features:
-        return {"train": None, "valid": None}
+        return {"train": None, "valid": None, "train_copies": []}
     from talkmesh_jax.data.feature_cache import FeatureCache
     from talkmesh_jax.whisper.features import feature_encoder
 
     cache = FeatureCache(config.data.dataset, feature_encoder(encoder, variables), encoder.dtype)
-    return {
+    out = {
         part: None if clips is None else cache.features(clips, show_progress)
         for part, clips in (("train", data.train), ("valid", data.valid))
     }
+    out["train_copies"] = [
+        cache.features(data.train, show_progress, audio, f"Whisper features, copy {k}")
+        for k, audio in enumerate(copies, start=1)
+    ]
+    return out
 
 
 def validation_batches(

@@ -16,6 +16,19 @@ def default_config() -> ml_collections.ConfigDict:
             "fill_invalid": "mask",  # "mask": no loss on invalid frames; "reference": original
             "num_threads": 0,  # C++ batcher threads (0: all cores)
             "prefetch": 2,
+            # training-time audio augmentation (data/augment.py): `copies` augmented versions
+            # of each training clip (0: off), each batch row hears the clean clip or one of them
+            "augment": {
+                "copies": 0,
+                "noise_probability": 0.6,  # additive noise …
+                "snr_db": [0.0, 30.0],  # … at an SNR drawn from this range
+                "pink_fraction": 0.5,  # pink (1/f) noise, else white
+                "gain_db": [-30.0, 6.0],  # always: a gain drawn from this range
+                "telephone_probability": 0.2,  # band-limited to 300–3,400 Hz
+                "reverb_probability": 0.3,  # a synthetic room response …
+                "rt60_s": [0.2, 0.9],  # … with RT60 drawn from this range
+                "seed": 0,
+            },
         }
     )
     config.model = ml_collections.ConfigDict(
@@ -49,6 +62,9 @@ def default_config() -> ml_collections.ConfigDict:
                 "trailing_lookahead_frames": 2,  # A
                 "frozen": True,
                 "dtype": "float32",
+                # noise gate: 25 ms frames quieter than this (RMS, dBFS) are digital silence
+                # (shipped configs: -55, so −60 dBFS hiss and silence give one face; None: off)
+                "gate_dbfs": None,
                 "conv_channels": 128,
                 "conv_features": 128,
                 "conv_window_seconds": 1.0,  # MeshTalk's 1 s window per frame

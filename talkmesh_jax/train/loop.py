@@ -21,6 +21,8 @@ from talkmesh_jax.fileio import atomic_path, read_json
 from talkmesh_jax.models.faceformer.family import MODES
 from talkmesh_jax.run_dir import RunDir
 from talkmesh_jax.train.data import (
+    augment_spec,
+    augmented_copies,
     prepare,
     resolve_with_dataset,
     validation_batches,
@@ -140,6 +142,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
             "toward the origin (pos has no reference face); use data.fill_invalid=mask or a "
             "disp_* output type"
         )
+    augment_spec(config)  # its own one-line errors
     if int(config.data.batch_size) % jax.process_count():
         raise TalkmeshError(
             f"data.batch_size {config.data.batch_size} must divide by {jax.process_count()} hosts"
@@ -184,11 +187,18 @@ def train_and_evaluate(
     if latest is not None:
         state, data_state = checkpointer.restore(latest, abstract_like(state))
         start = latest
-    features = whisper_features(config, setup.family, state.params, data, show_progress and primary)
+    copies = augmented_copies(config, data.train, show_progress and primary)
+    features = whisper_features(
+        config, setup.family, state.params, data, show_progress and primary, copies
+    )
     per_process = int(config.data.batch_size) // jax.process_count()
     spec = window_spec(config, per_process, train=True)
     batcher = create_batcher(
-        data.train, spec, int(config.data.num_threads), features=features["train"]
+        data.train,
+        spec,
+        int(config.data.num_threads),
+        features=features["train"],
+        copies=features["train_copies"] if features["train"] is not None else copies,
     )
     if batcher.num_batches(0) == 0:
         raise TalkmeshError(f"{config.data.dataset}: too little training data for one batch")

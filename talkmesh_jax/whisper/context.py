@@ -8,8 +8,10 @@ each side, stride = 1500 − 2M: each chunk contributes its middle [M, 1500 − 
 its start, the last to the clip's end), so every position has at least M of context on both sides
 where the clip has it. A clip up to 30 s is one chunk: exactly Whisper's padded encoding.
 
-Audio streams in and features stream out (a chunk is encoded once its 30 s have arrived, or at
-the end), so memory is flat for any length and offline and streamed features are identical.
+Audio streams in and features stream out (chunks are encoded once their 30 s have arrived, up to
+`BATCH_CHUNKS` of them in one encoder call, or at the end), so memory is flat for any length and
+offline and streamed features are identical. `encode_many` batches the chunks of many clips the
+same way (the feature cache).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from talkmesh_jax.whisper.encoder import DTYPES, WhisperEncoder, WhisperEncoderC
 from talkmesh_jax.whisper.log_mel import WHISPER_SAMPLES, log_mel_spectrogram
 
 CHUNK_POSITIONS = 1500  # 30 s at 50 positions/s
+BATCH_CHUNKS = 4  # chunks per encoder call (a partial batch runs at the next power of two)
 SAMPLES_PER_POSITION = WHISPER_SAMPLES // CHUNK_POSITIONS  # 320
 POSITIONS_PER_FRAME = SAMPLES_PER_FRAME // SAMPLES_PER_POSITION  # 2 at 25 fps
 
@@ -46,6 +49,12 @@ def feature_rows(num_samples: int) -> int:
     return POSITIONS_PER_FRAME * max(1, round(num_samples / SAMPLES_PER_FRAME))
 
 
+def gate_setting(gate_dbfs: float | None) -> dict:
+    """The noise gate as a feature-cache key: nothing when off, so caches made before the gate
+    existed keep their key."""
+    return {} if gate_dbfs is None else {"gate_dbfs": float(gate_dbfs)}
+
+
 def fit_rows(features: np.ndarray, rows: int) -> np.ndarray:
     """Cut or extend (repeating the last row) features [n, D] to `rows` rows."""
     if len(features) >= rows:
@@ -55,7 +64,8 @@ def fit_rows(features: np.ndarray, rows: int) -> np.ndarray:
 
 class ChunkedWhisper:
     """Encodes audio [S] float32 16 kHz → features [2T, d_model] float32 in 30 s chunks with
-    `margin_seconds` of overlap on each side (see module docstring)."""
+    `margin_seconds` of overlap on each side (see module docstring); `gate_dbfs`: the log-mel's
+    noise gate (None: off)."""
 
     def __init__(
         self,
@@ -63,16 +73,17 @@ class ChunkedWhisper:
         params,
         margin_seconds: float = 5.0,
         dtype=jnp.float32,
+        gate_dbfs: float | None = None,
     ):
-        self.config, self.params = config, params
+        self.config, self.params, self.gate_dbfs = config, params, gate_dbfs
         self.margin = int(round(margin_seconds * CHUNK_POSITIONS / 30))
         self.stride = CHUNK_POSITIONS - 2 * self.margin
         module = WhisperEncoder(config, dtype)
         bins = config.num_mel_bins
 
-        def encode(params, audio):  # [1, 480000] → [1500, D]
-            mel = log_mel_spectrogram(audio, bins, WHISPER_SAMPLES)
-            return module.apply({"params": params}, mel)[0].astype(jnp.float32)
+        def encode(params, audio):  # [B, 480000] → [B, 1500, D]
+            mel = log_mel_spectrogram(audio, bins, WHISPER_SAMPLES, gate_dbfs)
+            return module.apply({"params": params}, mel).astype(jnp.float32)
 
         self._encode = jax.jit(encode)
 
@@ -81,7 +92,7 @@ class ChunkedWhisper:
     @property
     def settings(self) -> dict:
         """What the features depend on besides the weights (the feature cache's key)."""
-        return {"margin_positions": self.margin}
+        return {"margin_positions": self.margin, **gate_setting(self.gate_dbfs)}
 
     @classmethod
     def of_model(cls, encoder_config, variables) -> ChunkedWhisper:
@@ -90,13 +101,54 @@ class ChunkedWhisper:
         config = WhisperEncoderConfig(**encoder_config.architecture)
         params = variables["params"]["audio_encoder"]["encoder"]
         dtype = DTYPES[encoder_config.dtype]
-        return cls(config, params, encoder_config.chunk_margin_seconds, dtype)
+        margin, gate = encoder_config.chunk_margin_seconds, encoder_config.gate_dbfs
+        return cls(config, params, margin, dtype, gate)
+
+    def encode_chunks(self, chunks: list[np.ndarray]) -> list[np.ndarray]:
+        """Pieces of up to 30 s of audio (each zero-padded to 30 s) → [1500, D] float32 each, in
+        encoder calls of up to BATCH_CHUNKS."""
+        out = []
+        for i in range(0, len(chunks), BATCH_CHUNKS):
+            group = chunks[i : i + BATCH_CHUNKS]
+            size = min(BATCH_CHUNKS, 1 << max(0, len(group) - 1).bit_length())
+            padded = np.zeros((size, WHISPER_SAMPLES), np.float32)
+            for row, audio in enumerate(group):
+                padded[row, : min(len(audio), WHISPER_SAMPLES)] = audio[:WHISPER_SAMPLES]
+            out += list(np.asarray(self._encode(self.params, jnp.asarray(padded)))[: len(group)])
+        return out
 
     def encode_chunk(self, audio: np.ndarray) -> np.ndarray:
         """Up to 30 s of audio [n] (zero-padded to 30 s) → [1500, D] float32."""
-        padded = np.zeros((1, WHISPER_SAMPLES), np.float32)
-        padded[0, : len(audio)] = audio[:WHISPER_SAMPLES]
-        return np.asarray(self._encode(self.params, jnp.asarray(padded)))
+        return self.encode_chunks([audio])[0]
+
+    def chunk_rows(self, num_samples: int) -> list[tuple[int, int, int]]:
+        """(first sample, first row, end row) of each chunk of a clip of `num_samples` samples:
+        chunk k's audio starts at sample k · stride · 320 and gives the clip's rows [lo, hi)
+        from its own rows [lo − k · stride, hi − k · stride)."""
+        rows, plan, emitted, index = feature_rows(num_samples), [], 0, 0
+        while emitted < rows:
+            start = index * self.stride
+            whole = (start + CHUNK_POSITIONS) * SAMPLES_PER_POSITION <= num_samples
+            end = start + CHUNK_POSITIONS - self.margin if whole else rows
+            plan.append((start * SAMPLES_PER_POSITION, emitted, min(end, rows)))
+            emitted, index = min(end, rows), index + 1
+        return plan
+
+    def encode_many(self, audios: list[np.ndarray]) -> list[np.ndarray]:
+        """Clips [S_i] → features [feature_rows(S_i), D] float32 each, as `encode` gives them,
+        with the chunks of all clips batched into shared encoder calls."""
+        jobs = [
+            (c, lo, hi, first)
+            for c, audio in enumerate(audios)
+            for first, lo, hi in self.chunk_rows(len(audio))
+        ]
+        chunks = [audios[c][first : first + WHISPER_SAMPLES] for c, _, _, first in jobs]
+        encoded = self.encode_chunks(chunks)
+        parts: list[list[np.ndarray]] = [[] for _ in audios]
+        for (c, lo, hi, first), rows in zip(jobs, encoded, strict=True):
+            offset = first // SAMPLES_PER_POSITION
+            parts[c].append(fit_rows(rows[lo - offset :], hi - lo))
+        return [np.concatenate(p) for p in parts]
 
     def encode(self, audio: np.ndarray) -> np.ndarray:
         """audio [S] → [2T, D] float32 (`feature_rows(S)` rows)."""
@@ -104,19 +156,28 @@ class ChunkedWhisper:
 
     def stream(self, chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """Audio pieces (any sizes) → blocks of final feature rows [n, D], in order, as soon as
-        each chunk's 30 s have arrived; `feature_rows(S)` rows in all."""
+        BATCH_CHUNKS chunks' 30 s have arrived (or at the end); `feature_rows(S)` rows in all."""
         step = self.stride * SAMPLES_PER_POSITION
         buffer, total, index, emitted = np.zeros(0, np.float32), 0, 0, 0
+        pending: list[tuple[np.ndarray, int, int]] = []  # (30 s of audio, its rows lo, hi)
         for piece in chunks:
             total += len(piece)
             buffer = np.concatenate([buffer, np.asarray(piece, np.float32)])
             while len(buffer) >= WHISPER_SAMPLES:
                 start = index * self.stride
                 end = start + CHUNK_POSITIONS - self.margin
-                yield self.encode_chunk(buffer)[emitted - start : end - start]
+                pending.append((buffer[:WHISPER_SAMPLES].copy(), emitted - start, end - start))
                 emitted, index, buffer = end, index + 1, buffer[step:]
+                if len(pending) == BATCH_CHUNKS:
+                    yield from self._encode_pending(pending)
+                    pending = []
         rows = feature_rows(total)
         if emitted < rows:
             start = index * self.stride
-            block = self.encode_chunk(buffer)[emitted - start : rows - start]
-            yield fit_rows(block, rows - emitted)  # rounding may ask one past the last position
+            pending.append((buffer, emitted - start, rows - start))
+        yield from self._encode_pending(pending)
+
+    def _encode_pending(self, pending: list) -> Iterator[np.ndarray]:
+        encoded = self.encode_chunks([audio for audio, _, _ in pending]) if pending else []
+        for (_, lo, hi), rows in zip(pending, encoded, strict=True):
+            yield fit_rows(rows[lo:], hi - lo)  # rounding may ask one past the last position

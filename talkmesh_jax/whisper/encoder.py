@@ -168,13 +168,15 @@ class WhisperAudioEncoder(nn.Module):
       trailing the same, features of the streaming context (`whisper/trailing.TrailingWhisper`:
                each hop of frames encoded with the audio just before it and a short look-ahead).
     Output [B, ceil(S / 320), d_model] (50 positions/s, two per 25 fps video frame), or [B, M, D]
-    for `chunked`. `frozen` stops gradients into the encoder.
+    for `chunked`. `frozen` stops gradients into the encoder. `gate_dbfs`: the log-mel's noise
+    gate (`log_mel.log_mel_spectrogram`; None: Whisper's own front end).
     """
 
     config: WhisperEncoderConfig
     context: str = "window"
     frozen: bool = True
     dtype: jnp.dtype = jnp.float32
+    gate_dbfs: float | None = None
 
     @nn.compact
     def __call__(self, audio: jnp.ndarray) -> jnp.ndarray:
@@ -185,6 +187,6 @@ class WhisperAudioEncoder(nn.Module):
             return jax.lax.stop_gradient(audio)
         keep = audio_positions(audio.shape[1])
         padding = WHISPER_SAMPLES if self.context == "padded" else None
-        mel = log_mel_spectrogram(audio, self.config.num_mel_bins, padding)
+        mel = log_mel_spectrogram(audio, self.config.num_mel_bins, padding, self.gate_dbfs)
         features = encoder(mel)[:, :keep]
         return jax.lax.stop_gradient(features) if self.frozen else features

@@ -4,6 +4,11 @@ Same meaning as `transformers.WhisperFeatureExtractor` (checked against it in th
 16 kHz audio, n_fft 400 (25 ms) with a periodic Hann window, hop 160 (10 ms, 100 frames/s),
 centred frames with reflect padding, power spectrum, Slaney mel filters 0–8 kHz, log10 with floor
 1e-10, the last frame dropped, values clamped to (max − 8) per example, then (x + 4) / 4.
+
+One addition of ours, off unless asked (`gate_dbfs`): a noise gate. A frame (its 25 ms Hann window)
+whose RMS is below `gate_dbfs` (dB relative to full scale: white noise of standard deviation 1e-3
+is −60 dBFS) counts as digital silence, so a recording's faint hiss and true silence give the same
+features and the same face.
 """
 
 from __future__ import annotations
@@ -60,12 +65,16 @@ def num_frames(num_samples: int) -> int:
 
 
 def log_mel_spectrogram(
-    audio: jnp.ndarray, num_mel_bins: int = 80, pad_to_samples: int | None = None
+    audio: jnp.ndarray,
+    num_mel_bins: int = 80,
+    pad_to_samples: int | None = None,
+    gate_dbfs: float | None = None,
 ) -> jnp.ndarray:
     """Whisper log-mel features.
 
     audio: [B, S] float32, 16 kHz mono. With `pad_to_samples` (e.g. WHISPER_SAMPLES) the audio is
-    zero-padded (or cut) to that length first, as the reference feature extractor does.
+    zero-padded (or cut) to that length first, as the reference feature extractor does. With
+    `gate_dbfs`, frames quieter than that (RMS, dBFS) are taken as digital silence (docstring).
     Returns [B, S // 160, num_mel_bins] float32 (time-major, as Flax convolutions want it).
     """
     audio = jnp.asarray(audio, jnp.float32)
@@ -77,9 +86,14 @@ def log_mel_spectrogram(
     frames = num_frames(audio.shape[1])  # the centred STFT has one more; Whisper drops it
     index = np.arange(frames)[:, None] * HOP_LENGTH + np.arange(N_FFT)[None, :]
     window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)  # periodic Hann
-    spectrum = jnp.fft.rfft(padded[:, index] * window, axis=-1)  # [B, T, 201]
+    windowed = padded[:, index] * window  # [B, T, 400]
+    spectrum = jnp.fft.rfft(windowed, axis=-1)  # [B, T, 201]
     power = spectrum.real**2 + spectrum.imag**2
     mel = power @ jnp.asarray(mel_filters(num_mel_bins))  # [B, T, mels]
+    if gate_dbfs is not None:
+        mean_square = jnp.mean(windowed**2, axis=-1) / np.mean(window**2)  # [B, T]
+        quiet = mean_square < 10.0 ** (gate_dbfs / 10.0)
+        mel = jnp.where(quiet[..., None], 0.0, mel)
     log_mel = jnp.log10(jnp.maximum(mel, 1e-10))
     log_mel = jnp.maximum(log_mel, log_mel.max(axis=(1, 2), keepdims=True) - 8.0)
     return (log_mel + 4.0) / 4.0

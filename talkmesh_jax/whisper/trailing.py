@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from talkmesh_jax import SAMPLES_PER_FRAME
-from talkmesh_jax.whisper.context import POSITIONS_PER_FRAME, feature_rows
+from talkmesh_jax.whisper.context import POSITIONS_PER_FRAME, feature_rows, gate_setting
 from talkmesh_jax.whisper.encoder import DTYPES, WhisperEncoder, WhisperEncoderConfig
 from talkmesh_jax.whisper.log_mel import log_mel_spectrogram
 
@@ -30,7 +30,8 @@ MAX_BATCH = 16  # spans per encoder call (a partial batch runs at the next power
 
 
 class TrailingWhisper:
-    """audio [S] float32 16 kHz → features [2T, d_model] float32 by hops (module docstring)."""
+    """audio [S] float32 16 kHz → features [2T, d_model] float32 by hops (module docstring);
+    `gate_dbfs`: the log-mel's noise gate (None: off)."""
 
     def __init__(
         self,
@@ -40,19 +41,20 @@ class TrailingWhisper:
         hop_frames: int,
         lookahead_frames: int,
         dtype=jnp.float32,
+        gate_dbfs: float | None = None,
     ):
         if hop_frames < 1 or lookahead_frames < 0 or span_frames < hop_frames + lookahead_frames:
             raise ValueError(
                 f"trailing context needs hop ≥ 1, look-ahead ≥ 0 and span ≥ hop + look-ahead "
                 f"frames, got span {span_frames}, hop {hop_frames}, look-ahead {lookahead_frames}"
             )
-        self.config, self.params = config, params
+        self.config, self.params, self.gate_dbfs = config, params, gate_dbfs
         self.span, self.hop, self.lookahead = span_frames, hop_frames, lookahead_frames
         module = WhisperEncoder(config, dtype)
         bins, samples = config.num_mel_bins, span_frames * SAMPLES_PER_FRAME
 
         def encode(params, spans):  # [B, L·640] → [B, 2L, D]
-            mel = log_mel_spectrogram(spans, bins)
+            mel = log_mel_spectrogram(spans, bins, gate_dbfs=gate_dbfs)
             return module.apply({"params": params}, mel)[:, : 2 * span_frames].astype(jnp.float32)
 
         self._encode = jax.jit(encode)
@@ -71,6 +73,7 @@ class TrailingWhisper:
             encoder_config.trailing_hop_frames,
             encoder_config.trailing_lookahead_frames,
             DTYPES[encoder_config.dtype],
+            encoder_config.gate_dbfs,
         )
 
     streams = True  # features of a hop wait only for its span's audio
@@ -83,6 +86,7 @@ class TrailingWhisper:
             "span_frames": self.span,
             "hop_frames": self.hop,
             "lookahead_frames": self.lookahead,
+            **gate_setting(self.gate_dbfs),
         }
 
     def span_start(self, hop_index: int) -> int:
@@ -114,6 +118,11 @@ class TrailingWhisper:
         rows = feature_rows(len(audio))
         hops = -(-rows // (POSITIONS_PER_FRAME * self.hop))
         return self.encode_hops(audio, 0, hops)[:rows]
+
+    def encode_many(self, audios: list[np.ndarray]) -> list[np.ndarray]:
+        """Clips [S_i] → features [feature_rows(S_i), D] float32 each (their spans batch within
+        each clip)."""
+        return [self.encode(audio) for audio in audios]
 
     def stream(self, chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """Audio pieces → blocks of feature rows [n, D], each hop's as soon as its span's audio

@@ -192,3 +192,56 @@ def test_without_audio_the_batches_are_the_same_minus_the_audio() -> None:
         for key in ("landmarks", "mask", "clip", "start"):
             assert got[key].tobytes() == want[key].tobytes(), key
     assert _batcher.row_bytes(125, 640, 478) == 125 * 640 * 4 + 125 * 478 * 12 + 125
+
+
+def test_gather_audio_cuts_what_the_cpp_batcher_cuts() -> None:
+    from talkmesh_jax.data.windows import gather_audio
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        clips = random_clips(rng)
+        spec = random_spec(rng, max_window=30)
+        if reference_rejects(clips, spec, NumpyWindowBatcher(clips, spec)):
+            continue
+        batcher = create_batcher(clips, spec)
+        for batch in range(batcher.num_batches(0)):
+            got = batcher.get_batch(0, batch)
+            ours = gather_audio(
+                clips.audio, clips.audio_offsets, got["clip"], got["start"], spec.window_frames, 640
+            )
+            assert ours.tobytes() == got["audio"].tobytes()
+
+
+def test_augmented_rows_hear_their_copy_and_the_draw_is_reproducible() -> None:
+    from talkmesh_jax.data.windows import AugmentedBatcher
+
+    clips = random_clips(
+        np.random.default_rng(3), num_clips=4, num_vertices=2, max_frames=60, invalid_rate=0.0
+    )
+    spec = WindowSpec(window_frames=10, stride_frames=5, batch_size=8, jitter=True, seed=4)
+    copies = [clips.audio * 2.0, clips.audio * 3.0]  # copy k: (k + 1) × the clean audio
+    clean = create_batcher(clips, spec)
+    batcher = create_batcher(clips, spec, copies=copies)
+    assert isinstance(batcher, AugmentedBatcher)
+    seen = set()
+    for epoch in (0, 1):
+        for index in range(batcher.num_batches(epoch)):
+            want, got = clean.get_batch(epoch, index), batcher.get_batch(epoch, index)
+            assert got["landmarks"].tobytes() == want["landmarks"].tobytes()
+            choice = batcher.copy_choice(epoch, index, len(got["clip"]))
+            np.testing.assert_array_equal(
+                got["audio"], want["audio"] * (choice + 1.0).astype(np.float32)[:, None]
+            )
+            again = create_batcher(clips, spec, copies=copies).get_batch(epoch, index)
+            assert again["audio"].tobytes() == got["audio"].tobytes()
+            seen |= set(choice.tolist())
+    assert seen == {0, 1, 2}
+    # with features instead of audio: the rows of the chosen copy's features
+    features = [np.arange(clips.num_frames * 6, dtype=np.float32).reshape(-1, 6)]
+    features.append(features[0] + 0.5)
+    plain = create_batcher(clips, spec, features=features[0])
+    mixed = create_batcher(clips, spec, features=features[0], copies=features[1:])
+    got, want = mixed.get_batch(0, 0), plain.get_batch(0, 0)
+    choice = mixed.copy_choice(0, 0, len(got["clip"]))
+    assert got["audio"].shape == (8, 20, 3)
+    np.testing.assert_array_equal(got["audio"], want["audio"] + 0.5 * choice[:, None, None])

@@ -42,9 +42,16 @@ def test_conditions_change_the_audio_as_named():
     audio = recorded_clips()[1].audio
     assert np.array_equal(perturbed(audio, "clean"), audio)
     assert np.allclose(perturbed(audio, "quiet_20db"), audio * 0.1)
-    noise = perturbed(audio, "noise_10db") - audio
-    snr = 10 * np.log10(np.mean(audio.astype(np.float64) ** 2) / np.mean(noise**2))
-    assert abs(snr - 10) < 0.2 and set(CONDITIONS) == {"clean", "quiet_20db", "noise_10db"}
+    assert set(CONDITIONS) == {"clean", "quiet_20db", "noise_10db", "pink_10db"}
+    low_high = []
+    for condition in ("noise_10db", "pink_10db"):
+        noise = perturbed(audio, condition) - audio
+        snr = 10 * np.log10(np.mean(audio.astype(np.float64) ** 2) / np.mean(noise**2))
+        assert abs(snr - 10) < 0.2
+        spectrum = np.abs(np.fft.rfft(noise)) ** 2
+        freqs = np.fft.rfftfreq(len(noise), 1 / 16000)
+        low_high.append(spectrum[freqs < 1000].mean() / spectrum[freqs > 4000].mean())
+    assert low_high[0] < 1.2 and low_high[1] > 5  # white is flat, pink falls with frequency
 
 
 def test_scores_pool_frames_over_clips():

@@ -49,7 +49,7 @@ def test_eval_reports_model_and_baselines(run, tmp_path, capsys):
     assert len(rows) == 3 * summary["clips"] and summary["clips"] > 0
     speech = summary["speech"]  # synthetic test split beside the shipped recordings of people
     assert set(speech) == {"synthetic_test", "recorded"}
-    assert {"clean", "quiet_20db", "noise_10db"} <= set(speech["recorded"])
+    assert {"clean", "quiet_20db", "noise_10db", "pink_10db"} <= set(speech["recorded"])
     for scores in (speech["synthetic_test"], speech["recorded"]["clean"]):
         assert scores["lve_model"] > 0 and scores["lve_mean_face"] > 0.05
     printed = capsys.readouterr().out

@@ -63,6 +63,22 @@ def test_long_audio_keeps_each_chunks_middle_and_streams_identically(params, mar
     np.testing.assert_array_equal(streamed, offline)
 
 
+def test_many_clips_share_encoder_calls_and_get_what_each_gets_alone(params) -> None:
+    lengths = [3 * 16000, 71 * 16000 + 77, 1600, 30 * 16000, 45 * 16000 + 333]
+    audios = [speechlike(1, n, seed=i)[0] for i, n in enumerate(lengths)]
+    chunked = ChunkedWhisper(CONFIG, params)
+    calls = []
+    encode = chunked._encode
+    chunked._encode = lambda p, batch: calls.append(batch.shape[0]) or encode(p, batch)
+    together = chunked.encode_many(audios)
+    assert sum(len(chunked.chunk_rows(n)) for n in lengths) == 10 and calls == [4, 4, 2]
+    for audio, rows in zip(audios, together, strict=True):
+        np.testing.assert_allclose(rows, chunked.encode(audio), atol=1e-5)
+    # the noise gate is part of what the cache keys
+    assert "gate_dbfs" not in chunked.settings
+    assert ChunkedWhisper(CONFIG, params, gate_dbfs=-55).settings["gate_dbfs"] == -55.0
+
+
 def test_context_config_and_legacy_padding() -> None:
     assert AudioEncoderConfig.from_dict({"pad_to_30s": True}).context == "padded"
     legacy = {"pad_to_30s": False, "context": "window"}
@@ -100,11 +116,15 @@ def test_train_from_cached_features_then_export(synth_data, tmp_path, monkeypatc
     before = (
         set((synth_data / "features").glob("*")) if (synth_data / "features").is_dir() else set()
     )
-    assert main(argv + CHUNKED) == 0
+    assert main(argv + CHUNKED + ["data.augment.copies=2"]) == 0
     # other tests share synth_data and may have cached their own encoders' features there
     caches = list(set((synth_data / "features").iterdir()) - before)
-    clips = Dataset(synth_data).names_in("train") + Dataset(synth_data).names_in("valid")
-    assert len(caches) == 1 and len(list(caches[0].glob("*.npy"))) == len(clips)
+    train_names, valid_names = (Dataset(synth_data).names_in(p) for p in ("train", "valid"))
+    # each train clip three times (clean and two augmented copies), each valid clip once
+    files = sorted(caches[0].glob("*.npy")) if len(caches) == 1 else []
+    assert len(files) == 3 * len(train_names) + len(valid_names)
+    first_clip = [np.load(f) for f in files if f.name.startswith(train_names[0] + "-")]
+    assert len(first_clip) == 3 and not np.array_equal(first_clip[0], first_clip[1])
     # The cache holds the run's encoder's features of each clip, two rows a frame.
     config, predictor, _ = open_run(run)
     train = load_packed(next((synth_data / "packed").glob("train-*")))
@@ -116,8 +136,8 @@ def test_train_from_cached_features_then_export(synth_data, tmp_path, monkeypatc
     frames = int(train.frame_offsets[1])
     expected = chunked.encode(first)[: 2 * frames].reshape(frames, -1)
     np.testing.assert_allclose(cached["train"][:frames], expected, atol=2e-2, rtol=2e-3)
-    # Resuming reads the cache: no clip is encoded again.
-    monkeypatch.setattr(ChunkedWhisper, "encode", lambda *a: pytest.fail("encoded again"))
+    # Resuming reads the cache: no clip (nor augmented copy) is encoded again.
+    monkeypatch.setattr(ChunkedWhisper, "encode_chunks", lambda *a: pytest.fail("encoded again"))
     resume = ["train", "--workdir", str(run), "--steps", "3", "--no-progress", "--force-resume"]
     assert main(resume) == 0
     monkeypatch.undo()

@@ -50,3 +50,27 @@ def test_unpadded_log_mel_has_one_frame_per_10_ms() -> None:
     # Same values as the padded transform where the padding cannot reach (clamp aside).
     padded = log_mel_spectrogram(audio, 80, WHISPER_SAMPLES)
     assert np.abs(np.asarray(ours)[:, :490] - np.asarray(padded)[:, :490]).max() < 0.02
+
+
+def test_noise_gate_makes_faint_hiss_digital_silence_and_keeps_speech() -> None:
+    """gate_dbfs −55: −60 dBFS white hiss (RMS 1e-3) gives exactly digital silence's features;
+    frames of speech far above the gate are untouched; a frame just above the gate is not gated."""
+    rng = np.random.default_rng(0)
+    silence = np.zeros((1, 32000), np.float32)
+    hiss = (1e-3 * rng.standard_normal((1, 32000))).astype(np.float32)
+    gated = [np.asarray(log_mel_spectrogram(x, 80, gate_dbfs=-55.0)) for x in (silence, hiss)]
+    np.testing.assert_array_equal(gated[0], gated[1])
+    plain = np.asarray(log_mel_spectrogram(hiss, 80))
+    assert np.abs(plain - gated[0]).max() > 0.5  # without the gate the hiss shows
+    louder = (10 ** (-50 / 20) * rng.standard_normal((1, 32000))).astype(np.float32)  # −50 dBFS
+    np.testing.assert_array_equal(
+        np.asarray(log_mel_spectrogram(louder, 80, gate_dbfs=-55.0)),
+        np.asarray(log_mel_spectrogram(louder, 80)),
+    )
+    speech = speechlike(1, 32000, seed=3)
+    speech[:, 8000:16000] = hiss[:, 8000:16000]  # a pause with hiss in the middle
+    with_gate = np.asarray(log_mel_spectrogram(speech, 80, gate_dbfs=-55.0))
+    without = np.asarray(log_mel_spectrogram(speech, 80))
+    pause, talk = slice(52, 98), slice(110, 190)  # frames wholly inside the pause / the speech
+    np.testing.assert_array_equal(with_gate[:, talk], without[:, talk])
+    assert np.all(with_gate[:, pause] == with_gate.min())  # the pause sits at the clamp floor
