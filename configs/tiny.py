@@ -1,6 +1,7 @@
 """A small model that learns on a 2-core CPU in minutes: light conv audio encoder (trained, 0.16 s
 per-frame window instead of MeshTalk's 1 s, which averages the lip detail away),
-feature_dim 64, teacher forcing, adam with warmup + cosine, 2 s windows.
+feature_dim 64, teacher forcing, adam with warmup + cosine, 2 s windows; the log-mel's noise gate
+at −55 dBFS and 3 augmented copies of every clip's audio (noise, gain, telephone, reverb).
 
     talkmesh synth /tmp/talkmesh-synth --clips 60
     talkmesh train --config tiny --workdir runs/tiny --data /tmp/talkmesh-synth

@@ -97,9 +97,17 @@ def gather_audio(
     return out
 
 
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser on uint64 values (wrapping arithmetic)."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
 class AugmentedBatcher:
     """A batcher whose rows each hear the clean clip or one of its K augmented copies
-    (`data/augment.py`), drawn per (epoch, batch) from the seed, so a resumed run sees the same.
+    (`data/augment.py`), drawn from (seed, epoch, clip, start): the same window of an epoch hears
+    the same copy whatever the batching, the sharding over processes or a resume.
     `copies`: K packed arrays like the clean input — audio [S] (rows' "audio" re-cut from the
     copy) or, for models that take Whisper features, features [F, 2·D]."""
 
@@ -112,15 +120,18 @@ class AugmentedBatcher:
     def __getattr__(self, name: str):
         return getattr(self._batcher, name)
 
-    def copy_choice(self, epoch: int, batch: int, rows: int) -> np.ndarray:
-        """[rows] int: 0 the clean clip, k the k-th copy."""
-        rng = np.random.default_rng([self._seed, 0xA0, epoch, batch])
-        return rng.integers(0, len(self._copies) + 1, size=rows)
+    def copy_choice(self, epoch: int, clip: np.ndarray, start: np.ndarray) -> np.ndarray:
+        """[B] int64 for windows (clip [B], start [B]): 0 the clean clip, k the k-th copy."""
+        with np.errstate(over="ignore"):
+            key = _mix64(np.uint64(self._seed % 2**64) ^ np.uint64(0xA0A0 + epoch))
+            key = _mix64(key ^ np.asarray(clip, np.int64).astype(np.uint64))
+            key = _mix64(key ^ np.asarray(start, np.int64).astype(np.uint64))
+        return (key % np.uint64(len(self._copies) + 1)).astype(np.int64)
 
     def get_batch(self, epoch: int, batch: int) -> dict[str, np.ndarray]:
         out = self._batcher.get_batch(epoch, batch)
         clip, start, frames = out["clip"], out["start"], self._batcher.window_frames
-        choice = self.copy_choice(epoch, batch, len(clip))
+        choice = self.copy_choice(epoch, clip, start)
         for k, values in enumerate(self._copies, start=1):
             rows = np.flatnonzero((choice == k) & (clip >= 0))
             if not len(rows):

@@ -228,7 +228,7 @@ def test_augmented_rows_hear_their_copy_and_the_draw_is_reproducible() -> None:
         for index in range(batcher.num_batches(epoch)):
             want, got = clean.get_batch(epoch, index), batcher.get_batch(epoch, index)
             assert got["landmarks"].tobytes() == want["landmarks"].tobytes()
-            choice = batcher.copy_choice(epoch, index, len(got["clip"]))
+            choice = batcher.copy_choice(epoch, got["clip"], got["start"])
             np.testing.assert_array_equal(
                 got["audio"], want["audio"] * (choice + 1.0).astype(np.float32)[:, None]
             )
@@ -236,12 +236,15 @@ def test_augmented_rows_hear_their_copy_and_the_draw_is_reproducible() -> None:
             assert again["audio"].tobytes() == got["audio"].tobytes()
             seen |= set(choice.tolist())
     assert seen == {0, 1, 2}
+    # the draw is the window's: another batch size (or process count) gives each window the same
+    other = create_batcher(clips, WindowSpec(**{**spec.as_dict(), "batch_size": 4}), copies=copies)
+    assert other.copy_choice(1, got["clip"], got["start"]).tolist() == choice.tolist()
     # with features instead of audio: the rows of the chosen copy's features
     features = [np.arange(clips.num_frames * 6, dtype=np.float32).reshape(-1, 6)]
     features.append(features[0] + 0.5)
     plain = create_batcher(clips, spec, features=features[0])
     mixed = create_batcher(clips, spec, features=features[0], copies=features[1:])
     got, want = mixed.get_batch(0, 0), plain.get_batch(0, 0)
-    choice = mixed.copy_choice(0, 0, len(got["clip"]))
+    choice = mixed.copy_choice(0, got["clip"], got["start"])
     assert got["audio"].shape == (8, 20, 3)
     np.testing.assert_array_equal(got["audio"], want["audio"] + 0.5 * choice[:, None, None])
