@@ -35,6 +35,8 @@ GPU_BATCH_CHUNKS = 4  # chunks per encoder call off the CPU (a partial batch: ne
 def default_batch_chunks() -> int:
     """Chunks per encoder call: 1 on the CPU (batching is slower there), else GPU_BATCH_CHUNKS."""
     return 1 if jax.default_backend() == "cpu" else GPU_BATCH_CHUNKS
+
+
 SAMPLES_PER_POSITION = WHISPER_SAMPLES // CHUNK_POSITIONS  # 320
 POSITIONS_PER_FRAME = SAMPLES_PER_FRAME // SAMPLES_PER_POSITION  # 2 at 25 fps
 
