@@ -167,6 +167,35 @@ def _add_bench_whisper_context(kinds: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_bench_context)
 
 
+def _bench_retarget(args: argparse.Namespace) -> int:
+    from talkmesh_jax.bench.retarget import RetargetBenchConfig, format_table, run_retarget_bench
+
+    config = RetargetBenchConfig(
+        frames=args.frames,
+        scipy_frames=args.scipy_frames,
+        noise_cm=args.noise_cm,
+        round_seconds=args.round_seconds,
+    )
+    return report(args, run_retarget_bench(config, progress=not args.no_progress), format_table)
+
+
+def _add_bench_retarget(kinds: argparse._SubParsersAction) -> None:
+    p = kinds.add_parser(
+        "retarget",
+        help="rig weights from landmarks: frames/s, round-trip error, vs scipy's lsq_linear",
+        description="The built-in rig's known weights → landmarks → solved weights (error on "
+        "mouth and upper-face targets), and 52 random targets on 478 landmarks against "
+        "scipy.optimize.lsq_linear one frame at a time.",
+    )
+    p.add_argument("--frames", type=int, default=2000, help="frames solved at once")
+    p.add_argument("--scipy-frames", type=int, default=200, help="frames scipy solves")
+    p.add_argument("--noise-cm", type=float, default=0.0, help="landmark noise (cm, std)")
+    p.add_argument("--round-seconds", type=float, default=0.5)
+    p.add_argument("--json", metavar="OUT", help="write the results to this JSON file")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_bench_retarget)
+
+
 def add_bench_commands(subparsers: argparse._SubParsersAction) -> None:
     bench = subparsers.add_parser("bench", help="throughput benchmarks (table + JSON)")
     kinds = bench.add_subparsers(dest="bench", metavar="BENCHMARK", required=True)
@@ -230,3 +259,4 @@ def add_bench_commands(subparsers: argparse._SubParsersAction) -> None:
     _add_bench_meshtalk(kinds)
     _add_bench_export(kinds)
     _add_bench_whisper_context(kinds)
+    _add_bench_retarget(kinds)

@@ -89,7 +89,7 @@ def mouth_controls(audio: np.ndarray, num_frames: int) -> tuple[np.ndarray, np.n
 
 
 @cache
-def _face_model() -> dict[str, np.ndarray]:
+def face_model() -> dict[str, np.ndarray]:
     """Base face [478, 3] and displacement fields [478, 3] (cm per unit of each control)."""
     v = canonical_face()["vertices"].astype(np.float64)
     eyes = region_indices()["eyes"]
@@ -174,7 +174,7 @@ def face_sequence(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(landmarks [T, 478, 3] float32 cm, blendshapes [T, 52] float32) for `audio` [S] 16 kHz;
     the mouth follows the loudness rule, or the given (opening [T], spread [T]) cm."""
-    model = _face_model()
+    model = face_model()
     opening, spread = mouth_controls(audio, num_frames) if mouth is None else mouth
     blink, brow = upper_face_controls(num_frames, rng)
     faces = model["base"][None] + rng.normal(0, 0.004, (num_frames, *model["base"].shape))
@@ -284,5 +284,5 @@ def synth_dataset(
 def _mesh_reference_faces() -> dict[str, np.ndarray]:
     """The synthetic face at rest (mouth closed, eyes open) [478, 3], as both reference faces of
     a mesh dataset (the landmark tools that find them in data need MediaPipe's lips)."""
-    base = _face_model()["base"].astype(np.float32)
+    base = face_model()["base"].astype(np.float32)
     return {"mean_face": base, "close_mouth_face": base}

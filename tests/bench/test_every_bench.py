@@ -37,6 +37,7 @@ SMOKE = {
     "export": ["--seconds", "3", "--rounds", "1", "--stream-seconds", "1"]
     + ["--memory-minutes", "0.5", "--seam-minutes", "0.2", "--whisper-size", "tiny"],
     "whisper-context": ["--seconds", "3"],  # + --checkpoint (the real tiny.en)
+    "retarget": ["--frames", "100", "--scipy-frames", "20", "--round-seconds", "0.01"],
 }
 
 
@@ -135,6 +136,14 @@ def _check_export(results: dict, printed: str) -> None:
     assert "one process (headline)" in printed
 
 
+def _check_retarget(results: dict, printed: str) -> None:
+    assert results["builtin"]["round_trip_max_error_mouth"] <= 0.02
+    assert results["builtin"]["targets"] == 15 and results["arkit52"]["landmarks"] == 478
+    assert results["arkit52"]["steady_fps"] > 0 and results["scipy"]["fps"] > 0
+    assert results["scipy"]["max_difference_from_ours"] < 0.01  # the same solution as scipy's
+    assert "frames/s" in printed
+
+
 def _check_whisper_context(results: dict, printed: str) -> None:
     short = results["groups"]["under_6s"]
     assert short["chunked_margin_5s"]["relative_rms"] < 1e-6  # a clip ≤ 30 s is one chunk
@@ -158,6 +167,7 @@ def test_bench_runs_through_the_cli(name, tmp_path, capsys, request):
         "meshtalk": _check_meshtalk,
         "export": _check_export,
         "whisper-context": _check_whisper_context,
+        "retarget": _check_retarget,
     }
     checks[name](json.loads(out.read_text()), capsys.readouterr().out)
 

@@ -6,12 +6,12 @@ import numpy as np
 
 from talkmesh_jax.cli import main
 from talkmesh_jax.data.dataset import Dataset, save_clip
-from talkmesh_jax.data.synth import _face_model
+from talkmesh_jax.data.synth import face_model
 from talkmesh_jax.facemesh import inner_lip_area
 
 
 def test_mean_and_close_mouth_faces(tmp_path, rng):
-    model = _face_model()
+    model = face_model()
     openings = {"a": rng.uniform(0, 1, 40), "b": rng.uniform(0, 1, 30)}
     faces, valids = {}, {}
     for name, opening in openings.items():

@@ -1,0 +1,1 @@
+"""Driving a character's rig: shape-target weights solved from landmark motion (`solve.py`)."""
