@@ -31,7 +31,7 @@ ALLOWED = {
     "models": {"whisper", "data"},
     "rig": {"data"},
     "train": {"whisper", "data", "data_tools", "models"},
-    "inference": {"whisper", "data", "data_tools", "models", "formats"},
+    "inference": {"whisper", "data", "data_tools", "models", "formats", "rig"},
     "bench": EVERYTHING - {"cli"},
     "cli": EVERYTHING,
 }

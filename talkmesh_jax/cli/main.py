@@ -15,6 +15,7 @@ from talkmesh_jax import TalkmeshError, __version__
 from talkmesh_jax.cli.bench import add_bench_commands
 from talkmesh_jax.cli.data import add_data_commands
 from talkmesh_jax.cli.demo import add_demo_command
+from talkmesh_jax.cli.rig import add_rig_commands
 from talkmesh_jax.cli.stream import add_stream_command
 from talkmesh_jax.cli.train import add_model_commands
 from talkmesh_jax.cli.whisper import add_whisper_commands
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo_command(subparsers)
     add_model_commands(subparsers)
     add_stream_command(subparsers)
+    add_rig_commands(subparsers)
     add_whisper_commands(subparsers)
     add_bench_commands(subparsers)
     return parser

@@ -86,3 +86,14 @@ def builtin_rig() -> tuple[np.ndarray, dict[str, np.ndarray]]:
         "browOuterUpRight": (face["brow"] - brow_inner) * right,
     }
     return base.astype(np.float32), {n: targets[n].astype(np.float32) for n in TARGET_NAMES}
+
+
+def write_builtin_rig(path) -> None:
+    """The built-in rig as a `.glb` (glTF's metres: cm / 100; the canonical face's triangles,
+    its 10 iris points unconnected), e.g. for `talkmesh retarget --rig`."""
+    from talkmesh_jax.facemesh import canonical_face
+    from talkmesh_jax.rig.gltf import write_rig
+
+    neutral, targets = builtin_rig()
+    triangles = canonical_face()["triangles"]
+    write_rig(path, neutral / 100.0, triangles, {n: t / 100.0 for n, t in targets.items()})
