@@ -17,8 +17,15 @@ import pytest
 from talkmesh_jax.cli import main
 from talkmesh_jax.media import load_audio
 from talkmesh_jax.metrics import lip_gap
+from talkmesh_jax.rig.gltf import read_weight_animation
 
-REUSED = ("data/dataset.json", "eval_test.json", "speech_landmarks.npy", "speech_landmarks.mp4")
+REUSED = (
+    "data/dataset.json",
+    "eval_test.json",
+    "speech_landmarks.npy",
+    "speech_landmarks.mp4",
+    "speech_rig.glb",
+)
 
 
 @pytest.mark.slow
@@ -52,6 +59,9 @@ def test_tiny_config_learns_lip_sync(tmp_path, capsys):
     curves = np.load(work / "speech_landmarks.blendshapes.npy")
     assert curves.shape == (len(landmarks), 52) and curves[:, 25].std() > 0.02  # jawOpen moves
     assert (work / "curves.png").stat().st_size > 10_000
+    times, weights = read_weight_animation(work / "speech_rig.glb")  # the speech on the test rig
+    assert len(times) == len(landmarks) and weights[:, 0].std() > 0.05  # jawOpen moves
+    assert str(work / "speech_rig.glb") in printed
     for name in ("speech_landmarks.mp4", "speech_landmarks.html"):
         assert (work / name).stat().st_size > 10_000 and str(work / name) in printed
 
