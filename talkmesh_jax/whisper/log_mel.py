@@ -6,15 +6,17 @@ centred frames with reflect padding, power spectrum, Slaney mel filters 0–8 kH
 1e-10, the last frame dropped, values clamped to (max − 8) per example, then (x + 4) / 4.
 
 One addition of ours, off unless asked (`gate_dbfs`): a noise gate. A frame (its 25 ms Hann window)
-whose RMS is below `gate_dbfs` (dB relative to full scale: white noise of standard deviation 1e-3
-is −60 dBFS) counts as digital silence, so a recording's faint hiss and true silence give the same
-features and the same face.
+counts as digital silence when it and every frame within `GATE_HOLD_FRAMES` (100 ms) of it have
+an RMS below `gate_dbfs` (dB relative to full scale: white noise of standard deviation 1e-3 is −60
+dBFS), so a recording's faint hiss and true silence give the same features and the same face,
+while the quiet consonants next to speech are kept (a gate's "hold").
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -23,6 +25,7 @@ from talkmesh_jax import SAMPLE_RATE
 N_FFT = 400
 HOP_LENGTH = 160
 WHISPER_SAMPLES = 30 * SAMPLE_RATE  # Whisper's fixed 30 s input
+GATE_HOLD_FRAMES = 10  # the noise gate stays open 100 ms either side of a frame above it
 
 
 def _hz_to_mel_slaney(hz: np.ndarray) -> np.ndarray:
@@ -92,8 +95,10 @@ def log_mel_spectrogram(
     mel = power @ jnp.asarray(mel_filters(num_mel_bins))  # [B, T, mels]
     if gate_dbfs is not None:
         mean_square = jnp.mean(windowed**2, axis=-1) / np.mean(window**2)  # [B, T]
-        quiet = mean_square < 10.0 ** (gate_dbfs / 10.0)
-        mel = jnp.where(quiet[..., None], 0.0, mel)
+        loud = (mean_square >= 10.0 ** (gate_dbfs / 10.0)).astype(jnp.float32)
+        width = 2 * GATE_HOLD_FRAMES + 1
+        held = jax.lax.reduce_window(loud, 0.0, jax.lax.max, (1, width), (1, 1), "SAME")
+        mel = jnp.where(held[..., None] > 0, mel, 0.0)
     log_mel = jnp.log10(jnp.maximum(mel, 1e-10))
     log_mel = jnp.maximum(log_mel, log_mel.max(axis=(1, 2), keepdims=True) - 8.0)
     return (log_mel + 4.0) / 4.0

@@ -4,9 +4,9 @@ about 2.5 minutes. On the held-out synthetic clips: LVE at most 0.35× the stati
 jawOpen r ≥ 0.9 (measured 0.25×, 0.97). On the shipped recordings of people: lip error ≤ 0.6× the
 static face's with lip-gap r ≥ 0.8 (measured 0.56×, 0.81), 20 dB quieter ≤ 1.1× that, with white
 or pink noise at 10 dB SNR ≤ 1.3×, digital silence and −60 dBFS hiss the same face (< 0.02 cm;
-measured 1.04×, 1.08×, 1.05×, 0.000 cm), and the demo's export of the LibriVox reading says the
-same; the export and plot land, and a second run reuses the data, the run,
-its evaluation and its export."""
+measured 0.99×, 1.06×, 1.03×, 0.000 cm), and the demo's export of the LibriVox reading says the
+same; the reading lands on the built-in rig as .glb; the export and plot land, and a second run
+reuses the data, the run, its evaluation, its export and the rig's animation."""
 
 import json
 import math

@@ -71,6 +71,10 @@ def test_noise_gate_makes_faint_hiss_digital_silence_and_keeps_speech() -> None:
     speech[:, 8000:16000] = hiss[:, 8000:16000]  # a pause with hiss in the middle
     with_gate = np.asarray(log_mel_spectrogram(speech, 80, gate_dbfs=-55.0))
     without = np.asarray(log_mel_spectrogram(speech, 80))
-    pause, talk = slice(52, 98), slice(110, 190)  # frames wholly inside the pause / the speech
+    # frames more than the 100 ms hold inside the pause / the speech (and a consonant's worth of
+    # frames at the pause's edges: kept)
+    pause, talk, edges = slice(62, 88), slice(110, 190), [slice(48, 58), slice(92, 100)]
     np.testing.assert_array_equal(with_gate[:, talk], without[:, talk])
     assert np.all(with_gate[:, pause] == with_gate.min())  # the pause sits at the clamp floor
+    for edge in edges:
+        np.testing.assert_array_equal(with_gate[:, edge], without[:, edge])
