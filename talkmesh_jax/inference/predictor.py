@@ -30,12 +30,7 @@ import numpy as np
 
 from talkmesh_jax import SAMPLES_PER_FRAME
 from talkmesh_jax.models.family import ModelFamily
-
-
-def bucket_size(count: int, batch_size: int) -> int:
-    """The batch a partial batch of `count` windows runs at: the next power of two, at most
-    `batch_size`."""
-    return min(batch_size, 1 << max(0, count - 1).bit_length())
+from talkmesh_jax.whisper.context import bucket_size
 
 
 def blend_weights(window: int, first: bool) -> np.ndarray:

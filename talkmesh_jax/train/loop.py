@@ -200,6 +200,7 @@ def train_and_evaluate(
         features=features["train"],
         copies=features["train_copies"] if features["train"] is not None else copies,
     )
+    del copies  # feature models keep the copies' features only, not their audio
     if batcher.num_batches(0) == 0:
         raise TalkmeshError(f"{config.data.dataset}: too little training data for one batch")
     iterator = iter(make_pipeline(batcher, prefetch=int(config.data.prefetch)))

@@ -58,6 +58,12 @@ def feature_rows(num_samples: int) -> int:
     return POSITIONS_PER_FRAME * max(1, round(num_samples / SAMPLES_PER_FRAME))
 
 
+def bucket_size(count: int, batch_size: int) -> int:
+    """The batch a partial batch of `count` items runs at: the next power of two, at most
+    `batch_size` (so a few shapes are compiled, not one per count)."""
+    return min(batch_size, 1 << max(0, count - 1).bit_length())
+
+
 def gate_setting(gate_dbfs: float | None) -> dict:
     """The noise gate as a feature-cache key: nothing when off, so caches made before the gate
     existed keep their key."""
@@ -121,7 +127,7 @@ class ChunkedWhisper:
         out, batch = [], self.batch_chunks
         for i in range(0, len(chunks), batch):
             group = chunks[i : i + batch]
-            size = min(batch, 1 << max(0, len(group) - 1).bit_length())
+            size = bucket_size(len(group), batch)
             padded = np.zeros((size, WHISPER_SAMPLES), np.float32)
             for row, audio in enumerate(group):
                 padded[row, : min(len(audio), WHISPER_SAMPLES)] = audio[:WHISPER_SAMPLES]

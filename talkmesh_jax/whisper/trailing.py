@@ -22,7 +22,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from talkmesh_jax import SAMPLES_PER_FRAME
-from talkmesh_jax.whisper.context import POSITIONS_PER_FRAME, feature_rows, gate_setting
+from talkmesh_jax.whisper.context import (
+    POSITIONS_PER_FRAME,
+    bucket_size,
+    feature_rows,
+    gate_setting,
+)
 from talkmesh_jax.whisper.encoder import DTYPES, WhisperEncoder, WhisperEncoderConfig
 from talkmesh_jax.whisper.log_mel import log_mel_spectrogram
 
@@ -101,7 +106,7 @@ class TrailingWhisper:
         rows = []
         for i in range(first, first + count, MAX_BATCH):  # spans made a batch at a time
             batch = min(MAX_BATCH, first + count - i)
-            size = min(MAX_BATCH, 1 << max(0, batch - 1).bit_length())
+            size = bucket_size(batch, MAX_BATCH)
             spans = np.zeros((size, self._samples), np.float32)
             for j in range(batch):
                 start = (self.span_start(i + j) - origin) * SAMPLES_PER_FRAME
