@@ -175,7 +175,7 @@ def test_bench_runs_through_the_cli(name, tmp_path, capsys, request):
 def test_bench_train_times_the_feature_cache_with_its_batches():
     """A frozen Whisper config also gets `bench train`'s feature-cache rows (the function the CLI
     run above calls; here alone, on `original` with Whisper tiny): both sides timed with their
-    batches, medians of rounds within their spread."""
+    batches, medians of rounds within their spread (no timing is asserted)."""
     from talkmesh_jax.bench.train import TrainBenchConfig, feature_cache_rates
     from talkmesh_jax.config import apply_overrides, load_config
     from talkmesh_jax.train.loop import resolve_encoder_architecture
@@ -190,5 +190,7 @@ def test_bench_train_times_the_feature_cache_with_its_batches():
     for side, key in (("window", "window_encoder_every_step"), ("chunked", "cached_features")):
         spread = cache["rounds"][side]
         assert spread["min"] <= cache[f"{key}_steps_per_s"] <= spread["max"]
-    assert cache["speedup"] > 1  # no encoder in the step
+    # the ratio is the bench's figure, not a test's: a timed assertion fails on a loaded machine
+    rates = (cache["cached_features_steps_per_s"], cache["window_encoder_every_step_steps_per_s"])
+    assert cache["speedup"] == pytest.approx(rates[0] / rates[1])
     assert cache["cache_encode_seconds_per_audio_minute"] > 0
