@@ -288,5 +288,6 @@ def template_triangles(root: Path) -> np.ndarray | None:
     template = root / "template.obj"
     if not template.exists():
         return None
-    faces = [line.split()[1:4] for line in template.read_text().splitlines() if line[:2] == "f "]
-    return np.asarray([[int(v.split("/")[0]) - 1 for v in face] for face in faces], np.int32)
+    from talkmesh_jax.wavefront import read_obj
+
+    return read_obj(template)[1]

@@ -50,16 +50,10 @@ def mesh_masks(matrix: np.ndarray) -> dict[str, np.ndarray]:
     return {n: np.clip(matrix @ regions[n], 0, 1).astype(np.float32) for n in REGIONS}
 
 
-def write_obj(path: Path, vertices: np.ndarray, triangles: np.ndarray) -> None:
-    """A Wavefront OBJ: `v x y z` lines, then 1-based `f a b c` lines."""
-    lines = [f"v {x:.6f} {y:.6f} {z:.6f}" for x, y, z in vertices]
-    lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in triangles]
-    path.write_text("\n".join(lines) + "\n")
-
-
 def write_mesh_extras(root: Path, matrix: np.ndarray, triangles: np.ndarray, faces: dict) -> None:
     """masks/<region>.npy, template.obj (the close-mouth face) and the reference faces [N, 3]."""
     from talkmesh_jax.fileio import atomic_path
+    from talkmesh_jax.wavefront import write_obj
 
     (root / "masks").mkdir(exist_ok=True)
     for name, weights in mesh_masks(matrix).items():

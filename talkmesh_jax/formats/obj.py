@@ -11,6 +11,7 @@ import numpy as np
 from talkmesh_jax.facemesh import canonical_face
 from talkmesh_jax.fileio import PendingPath
 from talkmesh_jax.formats.base import FaceInfo, FrameWriter
+from talkmesh_jax.wavefront import read_obj
 
 
 def obj_folder(target: Path) -> Path:
@@ -25,8 +26,7 @@ def obj_frame_name(stem: str, frame: int) -> str:
 
 def read_obj_vertices(path: Path) -> np.ndarray:
     """The `v` lines of an OBJ file: [V, 3] float32."""
-    rows = [line.split()[1:4] for line in path.read_text().splitlines() if line.startswith("v ")]
-    return np.asarray(rows, np.float32)
+    return read_obj(path)[0]
 
 
 class ObjSequenceWriter(FrameWriter):

@@ -34,13 +34,14 @@ DTYPES = {
 @dataclass
 class GltfRig:
     """A rig read from glTF: neutral [V, 3] and targets [K, V, 3] float32 (file units), the
-    targets' names, and where they live (mesh and node index)."""
+    targets' names, where they live (mesh and node index) and the mesh's triangles."""
 
     neutral: np.ndarray
     targets: np.ndarray
     names: list[str]
     mesh: int
     node: int | None
+    triangles: np.ndarray  # [F, 3] int64 vertex indices of the primitive's triangles
 
 
 def _load(path: Path):
@@ -111,8 +112,33 @@ def read_rig(path: str | Path) -> GltfRig:
                 f"{path}: mesh {m} has {len(targets)} morph targets but {len(names)} targetNames"
             )
         node = next((n for n, nd in enumerate(gltf.nodes or []) if nd.mesh == m), None)
-        return GltfRig(neutral, targets, names, m, node)
+        return GltfRig(neutral, targets, names, m, node, _triangles(gltf, primitive, len(neutral)))
     raise TalkmeshError(f"{path}: no mesh with morph targets (shape keys) in this glTF file")
+
+
+def _triangles(gltf, primitive, count: int) -> np.ndarray:
+    """[F, 3] int64 triangles of a primitive (TRIANGLES, TRIANGLE_STRIP or TRIANGLE_FAN; indexed
+    or not); none for points and lines."""
+    if primitive.indices is not None:
+        order = _accessor(gltf, primitive.indices)[:, 0].astype(np.int64)
+    else:
+        order = np.arange(count)
+    mode = 4 if primitive.mode is None else primitive.mode
+    if mode == 4:
+        return order[: len(order) // 3 * 3].reshape(-1, 3)
+    if mode == 5:  # strip: every other triangle flips its winding
+        return np.array(
+            [
+                order[[i, i + 1, i + 2]] if i % 2 == 0 else order[[i + 1, i, i + 2]]
+                for i in range(len(order) - 2)
+            ],
+            np.int64,
+        ).reshape(-1, 3)
+    if mode == 6:
+        return np.array(
+            [[order[0], order[i], order[i + 1]] for i in range(1, len(order) - 1)], np.int64
+        ).reshape(-1, 3)
+    return np.zeros((0, 3), np.int64)
 
 
 def _append(gltf, blob: bytearray, array: np.ndarray, kind: str, target: int | None = None) -> int:

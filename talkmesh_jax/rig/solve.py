@@ -1,17 +1,19 @@
 """Per-frame rig weights from landmark motion: a box-constrained, regularised least squares.
 
-For frames t = 1 … T with target displacements d_t ([N, 3], cm, of the N rig vertices that carry
-landmarks) and the rig's K shape targets B_k ([N, 3] each, cm at weight 1), find weights
+For frames t = 1 … T with target displacements d_t ([N, 3], the rig's units, of the N rig points
+that carry landmarks) and the rig's K shape targets B_k ([N, 3] each, at weight 1), find weights
 w_t ∈ [lower, upper]^K that minimise
 
-    Σ_t ‖Σ_k w_tk B_k − d_t‖² + l2 Σ_t ‖w_t‖² + l1 Σ_t Σ_k w_tk + smooth Σ_t ‖w_t − w_{t−1}‖²
+    Σ_t ‖Σ_k w_tk B_k − d_t‖² / s² + l2 Σ_t ‖w_t‖² + l1 Σ_t Σ_k w_tk + smooth Σ_t ‖w_t − w_{t−1}‖²
 
-(l1 on weights ≥ 0 is a plain sum: the sparsity term). All frames are solved together in JAX by
-FISTA (accelerated projected gradient) on the K × K normal equations: G = BᵀB and c_t = Bᵀd_t are
-formed once, each iteration costs O(T K²), and the step is 1 / L with L the gradient's Lipschitz
-constant, 2 (λ_max(G) + l2 + 4 · smooth). Without the smoothness term frames are independent and
-the problem is each frame's box-QP; `tests/rig/test_solve.py` checks it against
-`scipy.optimize.lsq_linear`.
+(l1 on weights ≥ 0 is a plain sum: the sparsity term). s is the largest target displacement
+(max |B|): the data term is measured relative to the rig's size, so the same l2, l1 and smooth
+give the same weights for a rig in cm, in metres or at any scale (tested). All frames are solved
+together in JAX by FISTA (accelerated projected gradient) on the K × K normal equations:
+G = BᵀB / s² and c_t = Bᵀd_t / s² are formed once, each iteration costs O(T K²), and the step is
+1 / L with L the gradient's Lipschitz constant, 2 (λ_max(G) + l2 + 4 · smooth). Without the
+smoothness term frames are independent and the problem is each frame's box-QP;
+`tests/rig/test_solve.py` checks it against `scipy.optimize.lsq_linear`.
 """
 
 from __future__ import annotations
@@ -70,8 +72,8 @@ def solve_weights(
     upper: np.ndarray | float = 1.0,
     options: SolveOptions = SolveOptions(),
 ) -> np.ndarray:
-    """Weights [T, K] float32 for `displacements` [T, N, 3] (cm) from shape targets `basis`
-    [K, N, 3] (cm at weight 1), each weight within [lower, upper] (scalars or [K] per-target
+    """Weights [T, K] float32 for `displacements` [T, N, 3] (any unit) from targets `basis`
+    [K, N, 3] (same unit, at weight 1), each weight within [lower, upper] (scalars or [K] per-target
     limits), by the regularised least squares of the module docstring."""
     d = np.asarray(displacements, np.float64).reshape(len(displacements), -1)  # [T, 3N]
     b = np.asarray(basis, np.float64).reshape(len(basis), -1)  # [K, 3N]
@@ -82,7 +84,7 @@ def solve_weights(
     upper = np.broadcast_to(np.asarray(upper, np.float32), (count,))
     if np.any(lower > upper):
         raise ValueError("every lower limit must be at most its upper limit")
-    scale = max(float(np.abs(b).max()), 1e-12)  # a well-conditioned step for any unit
+    scale = max(float(np.abs(b).max()), 1e-12)  # the rig's unit: penalties are relative to it
     gram = jnp.asarray((b @ b.T) / scale**2, jnp.float32)
     targets = jnp.asarray((d @ b.T) / scale**2, jnp.float32)
     weights = _fista(
@@ -90,9 +92,9 @@ def solve_weights(
         targets,
         jnp.asarray(lower),
         jnp.asarray(upper),
-        jnp.float32(options.l2 / scale**2),
-        jnp.float32(options.l1 / scale**2),
-        jnp.float32(options.smooth / scale**2),
+        jnp.float32(options.l2),
+        jnp.float32(options.l1),
+        jnp.float32(options.smooth),
         int(options.iterations),
     )
     return np.asarray(weights, np.float32)

@@ -190,8 +190,9 @@ def test_no_seam_at_window_joins(trained_run, tmp_path):
 def test_mesh_triangles_come_from_the_dataset_template(tmp_path):
     """A mesh run's OBJ/mp4/html use its template's triangles: saved in the run at the start, or
     read from the run's dataset for runs made before."""
-    from talkmesh_jax.data.synth_mesh import subdivision, write_obj
+    from talkmesh_jax.data.synth_mesh import subdivision
     from talkmesh_jax.inference.export import run_triangles
+    from talkmesh_jax.wavefront import write_obj
 
     matrix, triangles = subdivision(1)
     data = tmp_path / "data"

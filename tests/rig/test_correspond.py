@@ -1,4 +1,4 @@
-"""Name matching in the styles rigs use, the similarity transform, and vertex-map errors."""
+"""Name matching in the styles rigs use, the similarity transform, and landmark-map files."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ import pytest
 
 from talkmesh_jax import TalkmeshError
 from talkmesh_jax.facemesh import BLENDSHAPE_NAMES
-from talkmesh_jax.rig.correspond import match_names, read_vertex_map, similarity
+from talkmesh_jax.rig.correspond import (
+    SurfaceMap,
+    match_names,
+    read_surface_map,
+    similarity,
+    write_surface_map,
+)
 
 
 def test_arkit_names_match_in_every_common_style() -> None:
@@ -53,16 +59,38 @@ def test_similarity_recovers_scale_rotation_and_translation() -> None:
     np.testing.assert_allclose(shift, [1.0, 2.0, -3.0], atol=1e-9)
 
 
-def test_vertex_map_errors_name_the_file(tmp_path) -> None:
+def test_map_errors_name_the_file(tmp_path) -> None:
     path = tmp_path / "map.json"
     path.write_text("{}")
-    with pytest.raises(TalkmeshError, match="map.json: not a vertex map"):
-        read_vertex_map(path, 478, 1000)
+    with pytest.raises(TalkmeshError, match="map.json: not a landmark map"):
+        read_surface_map(path, 478, 1000)
     path.write_text(json.dumps({"landmark_to_vertex": [0, 1, 2]}))
     with pytest.raises(TalkmeshError, match="maps 3 landmarks, the run has 478"):
-        read_vertex_map(path, 478, 1000)
+        read_surface_map(path, 478, 1000)
     path.write_text(json.dumps({"landmark_to_vertex": [5000] * 478}))
-    with pytest.raises(TalkmeshError, match=r"must be in \[-1, 999\]"):
-        read_vertex_map(path, 478, 1000)
+    with pytest.raises(TalkmeshError, match=r"must be in \[0, 999\]"):
+        read_surface_map(path, 478, 1000)
+    path.write_text(json.dumps({"landmark_to_surface": [[[0, 1, 2], [0.5, 0.6, 0.2]]] * 478}))
+    with pytest.raises(TalkmeshError, match="map.json: not a landmark map"):  # weights sum ≠ 1
+        read_surface_map(path, 478, 1000)
     path.write_text(json.dumps({"landmark_to_vertex": list(range(478))}))
-    assert read_vertex_map(path, 478, 1000).tolist() == list(range(478))
+    surface = read_surface_map(path, 478, 1000)
+    assert surface.mapped.all() and surface.corners[:, 0].tolist() == list(range(478))
+
+
+def test_surface_map_round_trips_through_its_editable_file(tmp_path) -> None:
+    """Entries: null, a vertex, or a triangle with weights; gather interpolates; one per line."""
+    corners = np.array([[3, 4, 5], [7, 7, 7], [-1, -1, -1], [0, 1, 2]])
+    weights = np.array([[0.2, 0.3, 0.5], [1, 0, 0], [0, 0, 0], [1 / 3, 1 / 3, 1 / 3]])
+    path = tmp_path / "map.json"
+    write_surface_map(path, SurfaceMap(corners, weights), {"made": "here"})
+    lines = path.read_text().splitlines()
+    assert "    null," in lines and "    7," in lines  # one landmark per line, editable
+    assert json.loads(path.read_text())["about"] == {"made": "here"}
+    surface = read_surface_map(path, 4, 8)
+    assert surface.mapped.tolist() == [True, True, False, True]
+    values = np.arange(8 * 3, dtype=np.float64).reshape(8, 3)
+    want = [0.2 * values[3] + 0.3 * values[4] + 0.5 * values[5], values[7], values[:3].mean(0)]
+    np.testing.assert_allclose(surface.gather(values), want, rtol=1e-5)
+    stacked = np.stack([values, 2 * values])  # [K, V, 3] gathers per target
+    np.testing.assert_allclose(surface.gather(stacked)[1], 2 * np.array(want), rtol=1e-5)

@@ -25,7 +25,8 @@ def test_equals_scipy_box_least_squares_frame_by_frame(seed: int) -> None:
     l2 = 0.01
     ours = solve_weights(displacements, basis, lower, upper, SolveOptions(l2=l2, iterations=2000))
     a = basis.reshape(12, -1).T.astype(np.float64)
-    a = np.vstack([a, np.sqrt(l2) * np.eye(12)])  # the L2 term as extra rows
+    scale = float(np.abs(basis).max())  # penalties are relative to the largest displacement
+    a = np.vstack([a, scale * np.sqrt(l2) * np.eye(12)])  # the L2 term as extra rows
     for t, d in enumerate(displacements):
         b = np.concatenate([d.reshape(-1), np.zeros(12)])
         want = lsq_linear(a, b, bounds=(lower, upper), tol=1e-12, method="bvls").x
@@ -42,6 +43,8 @@ def test_smoothness_solves_the_stacked_problem() -> None:
         displacements, basis, 0.0, 1.0, SolveOptions(l2=l2, smooth=smooth, iterations=4000)
     )
     frames, k = 5, 6
+    scale = float(np.abs(basis).max())  # penalties are relative to the largest displacement
+    smooth, l2 = smooth * scale**2, l2 * scale**2
     b_matrix = basis.reshape(k, -1).T.astype(np.float64)
     rows, rhs = [], []
     for t in range(frames):
@@ -73,6 +76,17 @@ def test_l1_makes_weights_sparse_and_exact_data_is_recovered() -> None:
     dense = solve_weights(noisy, basis, options=SolveOptions(l2=0.0))
     sparse = solve_weights(noisy, basis, options=SolveOptions(l2=0.0, l1=40.0))
     assert (sparse[:, 3:] > 1e-3).sum() < (dense[:, 3:] > 1e-3).sum()
+
+
+def test_weights_do_not_depend_on_the_rigs_unit() -> None:
+    """The same rig in cm and in metres (and its data) gives the same weights, penalties on."""
+    rng = np.random.default_rng(4)
+    basis, displacements = random_problem(rng)
+    options = SolveOptions(l2=0.05, l1=0.5, smooth=2.0)
+    cm = solve_weights(displacements, basis, options=options)
+    metres = solve_weights(displacements / 100, basis / 100, options=options)
+    np.testing.assert_allclose(metres, cm, atol=1e-4)
+    assert np.abs(cm - solve_weights(displacements, basis)).max() > 0.01  # the penalties act
 
 
 def test_bad_shapes_and_limits_are_refused() -> None:
