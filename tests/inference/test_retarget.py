@@ -117,26 +117,32 @@ def test_retarget_by_name_takes_the_runs_arkit_curves(synth_data, speech, tmp_pa
     np.testing.assert_allclose(read_weight_animation(out)[1], want, atol=1e-5)
 
 
-def test_retarget_an_obj_rig_with_a_map_from_anchors(trained_run, speech, tmp_path, capsys):
-    """The built-in rig as OBJ files, vertices renumbered, turned and in metres: six anchors give
-    a map (saved, editable) whose weights equal the built-in rig's; `rig map` writes the same map
-    for --map; per-target limits hold; a glTF rig without a map or anchors is refused."""
+def posed_obj_rig(folder):
+    """The built-in rig as OBJ files (neutral.obj, targets/<name>.obj), its vertices renumbered,
+    turned 30° and in metres (`tests/rig/test_fit_map.posed_rig`); and six anchors for it."""
     from tests.rig.test_fit_map import ANCHORS, posed_rig
     from tests.rig.test_obj_rig import write_obj_rig
 
-    base = ["retarget", "--workdir", str(trained_run), "--audio", str(speech)]
-    assert main([*base, "--out", str(tmp_path / "builtin.glb")]) == 0
-    want = read_weight_animation(tmp_path / "builtin.glb")[1]
     vertices, triangles, vertex_of = posed_rig()
-    neutral, targets = builtin_rig()
+    _, targets = builtin_rig()
     order = np.argsort(vertex_of)
     angle = np.deg2rad(30)
     turn = np.array(
         [[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]]
     )
     moved = {n: (t @ turn.T / 100)[order] for n, t in targets.items()}
-    obj, folder = write_obj_rig(tmp_path / "objrig", vertices, triangles, moved)
-    anchors = ",".join(f"{i}={vertex_of[i]}" for i in ANCHORS)
+    obj, targets_dir = write_obj_rig(folder, vertices, triangles, moved)
+    return obj, targets_dir, ",".join(f"{i}={vertex_of[i]}" for i in ANCHORS)
+
+
+def test_retarget_an_obj_rig_with_a_map_from_anchors(trained_run, speech, tmp_path, capsys):
+    """The built-in rig as OBJ files, vertices renumbered, turned and in metres: six anchors give
+    a map (saved, editable) whose weights equal the built-in rig's; `rig map` writes the same map
+    for --map; per-target limits hold; a glTF rig without a map or anchors is refused."""
+    base = ["retarget", "--workdir", str(trained_run), "--audio", str(speech)]
+    assert main([*base, "--out", str(tmp_path / "builtin.glb")]) == 0
+    want = read_weight_animation(tmp_path / "builtin.glb")[1]
+    obj, folder, anchors = posed_obj_rig(tmp_path / "objrig")
     rig_args = ["--rig", str(obj), "--targets", str(folder)]
     out = tmp_path / "obj.glb"
     capsys.readouterr()
