@@ -29,7 +29,7 @@ ALLOWED = {
     "data": {"whisper", "data_tools"},
     "data_tools": {"data"},
     "models": {"whisper", "data"},
-    "rig": {"data"},
+    "rig": {"data", "formats"},
     "train": {"whisper", "data", "data_tools", "models"},
     "inference": {"whisper", "data", "data_tools", "models", "formats", "rig"},
     "bench": EVERYTHING - {"cli"},

@@ -114,7 +114,7 @@ def run_demo(options: DemoOptions) -> dict:
             raise TalkmeshError(next(iter(failed.values())))
     landmarks, blendshapes, video, viewer = outputs
     rig = workdir / "speech_rig.glb"
-    if not _newer_than_checkpoints([rig], run):
+    if not _newer_than_checkpoints([rig, rig.with_suffix(".html")], run):
         from talkmesh_jax.inference.retarget import retarget_run
 
         retarget_run(run, speech, rig)  # the built-in rig, weights solved from the landmarks
@@ -133,6 +133,7 @@ def run_demo(options: DemoOptions) -> dict:
         "video": str(video),
         "viewer": str(viewer),
         "rig": str(rig),
+        "rig_viewer": str(rig.with_suffix(".html")),
         "frames": len(spoken),
         "test_lve_cm": lve,
         "test_blendshape_mae": {m: curves[m]["mae_mean"] for m in ("model", "mean_blendshapes")},
@@ -169,6 +170,7 @@ def format_demo(result: dict) -> str:
             f"          {result['viewer']} (open in a browser: rotate, play, scrub)",
             f"rig       {result['rig']} (the built-in test rig's 15 ARKit targets solved from "
             "the landmarks, animated at 25 fps; any glTF viewer or Blender plays it)",
+            f"          {result['rig_viewer']} (the rig with the speech, in a browser)",
             f"full metrics: {result['eval']}",
         ]
     )

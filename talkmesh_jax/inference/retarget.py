@@ -11,8 +11,9 @@ Two ways (`by`):
          (`rig/correspond.match_names`); unmatched names are reported.
 Writes OUT.glb (the rig with a weight animation at the video frame rate), OUT.weights.csv (frame,
 time and one column per rig target), OUT.livelink.csv (Live Link Face's layout — timecode, count,
-values — under the rig's target names) and OUT.wav (the audio, 16 kHz, to play beside it), each
-atomically. Reads the run only.
+values — under the rig's target names), OUT.wav (the audio, 16 kHz, to play beside it) and
+OUT.html (a page that plays OUT.glb with the audio, self-contained), each atomically. Reads the
+run only.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from talkmesh_jax import FPS, TalkmeshError
 from talkmesh_jax.facemesh import BLENDSHAPE_NAMES
 from talkmesh_jax.fileio import atomic_path
 from talkmesh_jax.formats.arrays import timecode
+from talkmesh_jax.formats.gltf import GltfRig, read_rig, write_weight_animation
+from talkmesh_jax.formats.viewer import write_rig_page
 from talkmesh_jax.rig.correspond import (
     SurfaceMap,
     match_names,
@@ -34,11 +37,10 @@ from talkmesh_jax.rig.correspond import (
     similarity,
     write_surface_map,
 )
-from talkmesh_jax.rig.gltf import GltfRig, read_rig, write_weight_animation
 from talkmesh_jax.rig.solve import SolveOptions, solve_weights
 
 WAYS = ("solve", "name")
-OUTPUT_SUFFIXES = (".glb", ".weights.csv", ".livelink.csv", ".wav")
+OUTPUT_SUFFIXES = (".glb", ".weights.csv", ".livelink.csv", ".wav", ".html")
 
 
 @dataclass
@@ -130,7 +132,7 @@ def write_live_link_csv(path: Path, weights: np.ndarray, names: list[str]) -> No
 
 
 def output_paths(out: str | Path) -> list[Path]:
-    """OUT.glb, OUT.weights.csv, OUT.livelink.csv, OUT.wav for --out OUT(.glb)."""
+    """OUT.glb, OUT.weights.csv, OUT.livelink.csv, OUT.wav, OUT.html for --out OUT(.glb)."""
     stem = Path(out).with_suffix("")
     return [stem.with_name(stem.name + suffix) for suffix in OUTPUT_SUFFIXES]
 
@@ -151,7 +153,7 @@ def retarget_run(
     options = options or RetargetOptions()
     if options.by not in WAYS:
         raise TalkmeshError(f"--by must be one of {WAYS}, got {options.by!r}")
-    glb, weights_csv, live_link, wav = output_paths(out)
+    glb, weights_csv, live_link, wav, page = output_paths(out)
     audio = load_audio(audio_path)
     with tempfile.TemporaryDirectory() as scratch:
         rig_path = _rig_file(options, Path(scratch))
@@ -184,11 +186,17 @@ def retarget_run(
     write_live_link_csv(live_link, weights, rig.names)
     with atomic_path(wav) as tmp:
         write_wav(tmp, audio)
-    files = [glb, weights_csv, live_link, wav]
+    write_rig_page(glb, wav, page, title=f"{Path(audio_path).name} on {rig_label(options)}")
+    files = [glb, weights_csv, live_link, wav, page]
     if "map_file" in summary:
         files.append(Path(summary["map_file"]))
     summary.update(frames=len(weights), files=[str(f) for f in files])
     return summary
+
+
+def rig_label(options: RetargetOptions) -> str:
+    """The rig's name for titles: its file name, or "the built-in rig"."""
+    return Path(options.rig).name if options.rig is not None else "the built-in rig"
 
 
 def _rig_file(options: RetargetOptions, scratch: Path) -> Path:

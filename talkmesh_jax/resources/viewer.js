@@ -1,16 +1,10 @@
 "use strict";
-// The talkmesh-jax viewer: META (fps, counts, centre, scale, triangles) and the FRAMES and AUDIO
-// blocks above are the only inputs; nothing is fetched.
+// The talkmesh-jax viewer: draws FACE (defined by viewer_frames.js or viewer_glb.js from the
+// blocks above: V vertices, T frames at fps, triangles, half_extent, vertices(t) → Float32Array
+// [V * 3] centred) and plays AUDIO; nothing is fetched.
 (function () {
-  const bytes = (parts) => {
-    const text = atob(parts.join(""));
-    const out = new Uint8Array(text.length);
-    for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-    return out;
-  };
-  const V = META.num_vertices, T = META.num_frames, fps = META.fps;
-  const positions = new Int16Array(bytes(FRAMES).buffer);
-  const triangles = new Int32Array(bytes([META.triangles]).buffer);
+  const V = FACE.V, T = FACE.T, fps = FACE.fps;
+  const triangles = FACE.triangles;
   const F = triangles.length / 3;
   const canvas = document.getElementById("face"), ctx = canvas.getContext("2d");
   const slider = document.getElementById("slider"), label = document.getElementById("time");
@@ -22,12 +16,11 @@
   const depth = new Float32Array(F), order = new Uint32Array(F), shade = new Float32Array(F);
 
   function project(t) {
-    const s = META.scale / 32767, base = t * V * 3;
+    const positions = FACE.vertices(t);
     const cy = Math.cos(yaw), sy = Math.sin(yaw), cp = Math.cos(pitch), sp = Math.sin(pitch);
-    const size = canvas.width * 0.8 / (2 * META.half_extent);
+    const size = canvas.width * 0.8 / (2 * FACE.half_extent);
     for (let i = 0; i < V; i++) {
-      const x = positions[base + 3 * i] * s, y = positions[base + 3 * i + 1] * s;
-      const z = positions[base + 3 * i + 2] * s;
+      const x = positions[3 * i], y = positions[3 * i + 1], z = positions[3 * i + 2];
       const x1 = cy * x + sy * z, z1 = -sy * x + cy * z;
       const y1 = cp * y - sp * z1, z2 = sp * y + cp * z1;
       world[3 * i] = x1; world[3 * i + 1] = y1; world[3 * i + 2] = z2;
@@ -116,4 +109,14 @@
   const first = start ? Math.round(Number(start[1]) * fps) : 0;
   audio.currentTime = first / fps;
   draw(first);
+  // #dump=FRAME writes that frame's vertices (centred, FACE.centre beside them) into the page as
+  // JSON, so a headless browser's --dump-dom can check what the viewer computes
+  const dump = /dump=([0-9]+)/.exec(location.hash);
+  if (dump) {
+    const pre = document.createElement("pre");
+    pre.id = "dump";
+    pre.textContent = JSON.stringify({ T, V, centre: FACE.centre || null,
+      vertices: Array.from(FACE.vertices(Number(dump[1]))) });
+    document.body.appendChild(pre);
+  }
 })();

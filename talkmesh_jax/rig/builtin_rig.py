@@ -92,7 +92,7 @@ def write_builtin_rig(path) -> None:
     """The built-in rig as a `.glb` (glTF's metres: cm / 100; the canonical face's triangles,
     its 10 iris points unconnected), e.g. for `talkmesh retarget --rig`."""
     from talkmesh_jax.facemesh import canonical_face
-    from talkmesh_jax.rig.gltf import write_rig
+    from talkmesh_jax.formats.gltf import write_rig
 
     neutral, targets = builtin_rig()
     triangles = canonical_face()["triangles"]

@@ -191,9 +191,9 @@ def map_for_rig(
     """`talkmesh rig map`: the canonical face's landmarks (the built-in rig's neutral, cm; the
     first `num_landmarks`) mapped onto a rig (.glb/.gltf, or an OBJ neutral)
     from "LANDMARK=VERTEX,…" anchors, written to `out`; returns the fit's report."""
+    from talkmesh_jax.formats.gltf import read_rig
     from talkmesh_jax.rig.builtin_rig import builtin_rig
     from talkmesh_jax.rig.correspond import write_surface_map
-    from talkmesh_jax.rig.gltf import read_rig
 
     rig_path = Path(rig_path)
     if rig_path.suffix.lower() == ".obj":  # the neutral is all a map needs

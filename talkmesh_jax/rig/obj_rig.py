@@ -49,7 +49,7 @@ def read_obj_rig(
 
 def obj_rig_to_glb(neutral: str | Path, targets_dir: str | Path, out: str | Path) -> Path:
     """The OBJ rig written as a `.glb` with morph targets at `out`."""
-    from talkmesh_jax.rig.gltf import write_rig
+    from talkmesh_jax.formats.gltf import write_rig
 
     base, triangles, targets = read_obj_rig(neutral, targets_dir)
     return write_rig(out, base, triangles, targets)

@@ -11,9 +11,9 @@ import pytest
 
 from talkmesh_jax.cli import main
 from talkmesh_jax.facemesh import canonical_face
+from talkmesh_jax.formats.gltf import read_rig, read_weight_animation, write_rig
 from talkmesh_jax.media import write_wav
 from talkmesh_jax.rig.builtin_rig import TARGET_NAMES, builtin_rig
-from talkmesh_jax.rig.gltf import read_rig, read_weight_animation, write_rig
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,8 @@ def test_retarget_solves_the_builtin_rig_and_any_pose_of_it(trained_run, speech,
     live_link = out.with_suffix(".livelink.csv").read_text().splitlines()
     assert live_link[0] == "Timecode,BlendShapeCount," + ",".join(TARGET_NAMES)
     assert live_link[26].startswith("00:00:01:00.000,15,")  # frame 25 = 1 s
+    page = out.with_suffix(".html").read_text()  # the rig page (tests/formats/test_rig_page.py)
+    assert "DATA.push(" in page and "AUDIO.push(" in page
     # the same rig turned 40°, shifted and in metres, with an identity map: the same weights
     neutral, targets = builtin_rig()
     angle = np.deg2rad(40)
@@ -173,10 +175,10 @@ def test_retarget_an_obj_rig_with_a_map_from_anchors(trained_run, speech, tmp_pa
 def test_known_weights_come_back_through_a_fitted_map_on_a_posed_rig():
     """Known weights → the built-in rig's landmarks (+0.05 mm noise) → the rig renumbered, turned
     and in metres, a map fitted from six anchors → solved weights: within 0.02 on the mouth."""
+    from talkmesh_jax.formats.gltf import GltfRig
     from talkmesh_jax.inference.retarget import rig_displacements
     from talkmesh_jax.rig.builtin_rig import MOUTH_TARGETS
     from talkmesh_jax.rig.fit_map import fit_surface_map
-    from talkmesh_jax.rig.gltf import GltfRig
     from talkmesh_jax.rig.solve import solve_weights
     from tests.rig.test_fit_map import ANCHORS, posed_rig
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from talkmesh_jax.formats.gltf import read_rig, write_weight_animation
 from talkmesh_jax.rig import blender_read
 from talkmesh_jax.rig.builtin_rig import TARGET_NAMES, write_builtin_rig
-from talkmesh_jax.rig.gltf import read_rig, write_weight_animation
 
 FRAMES = (0, 1, 7, 24, 49)
 

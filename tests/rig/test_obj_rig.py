@@ -7,8 +7,8 @@ import pytest
 
 from talkmesh_jax import TalkmeshError
 from talkmesh_jax.facemesh import canonical_face
+from talkmesh_jax.formats.gltf import read_rig
 from talkmesh_jax.rig.builtin_rig import TARGET_NAMES, builtin_rig
-from talkmesh_jax.rig.gltf import read_rig
 from talkmesh_jax.rig.obj_rig import obj_rig_to_glb
 from talkmesh_jax.wavefront import write_obj
 

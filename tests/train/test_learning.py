@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from talkmesh_jax.cli import main
+from talkmesh_jax.formats.gltf import read_weight_animation
 from talkmesh_jax.media import load_audio
 from talkmesh_jax.metrics import lip_gap
-from talkmesh_jax.rig.gltf import read_weight_animation
 
 REUSED = (
     "data/dataset.json",
@@ -61,7 +61,8 @@ def test_tiny_config_learns_lip_sync(tmp_path, capsys):
     assert (work / "curves.png").stat().st_size > 10_000
     times, weights = read_weight_animation(work / "speech_rig.glb")  # the speech on the test rig
     assert len(times) == len(landmarks) and weights[:, 0].std() > 0.05  # jawOpen moves
-    assert str(work / "speech_rig.glb") in printed
+    assert str(work / "speech_rig.glb") in printed and str(work / "speech_rig.html") in printed
+    assert "DATA.push(" in (work / "speech_rig.html").read_text()
     for name in ("speech_landmarks.mp4", "speech_landmarks.html"):
         assert (work / name).stat().st_size > 10_000 and str(work / name) in printed
 

@@ -8,13 +8,13 @@ import pytest
 
 from talkmesh_jax import TalkmeshError
 from talkmesh_jax.facemesh import canonical_face
-from talkmesh_jax.rig.builtin_rig import TARGET_NAMES, builtin_rig, write_builtin_rig
-from talkmesh_jax.rig.gltf import (
+from talkmesh_jax.formats.gltf import (
     read_rig,
     read_weight_animation,
     write_rig,
     write_weight_animation,
 )
+from talkmesh_jax.rig.builtin_rig import TARGET_NAMES, builtin_rig, write_builtin_rig
 
 
 def test_builtin_rig_round_trips_through_glb(tmp_path) -> None:
@@ -34,8 +34,9 @@ def test_builtin_rig_round_trips_through_glb(tmp_path) -> None:
     assert read_rig(animated).names == list(TARGET_NAMES)  # the rig itself is unchanged
 
 
-def test_sparse_morph_targets_are_read(tmp_path) -> None:
-    """A target stored sparse (only the vertices it moves), as many exporters do."""
+def write_sparse_rig(folder):
+    """folder/sparse.glb: the canonical face (m) with one target, jawOpen, stored sparse (three
+    vertices moved); returns its path."""
     from pygltflib import (
         GLTF2,
         Accessor,
@@ -45,17 +46,15 @@ def test_sparse_morph_targets_are_read(tmp_path) -> None:
         Sparse,
     )
 
-    path = tmp_path / "dense.glb"
+    path = folder / "dense.glb"
     face = canonical_face()
     neutral = face["vertices"] / 100
-    delta = np.zeros_like(neutral)
-    moved = np.array([3, 17, 200])
-    delta[moved] = [[0.01, 0, 0], [0, 0.02, 0], [0, 0, -0.03]]
+    delta = sparse_delta(len(neutral))
     write_rig(path, neutral, face["triangles"], {"jawOpen": delta})
     gltf = GLTF2().load(str(path))
     blob = bytearray(gltf.binary_blob())
     views = []
-    for array in (moved.astype(np.uint32), delta[moved].astype(np.float32)):
+    for array in (SPARSE_MOVED.astype(np.uint32), delta[SPARSE_MOVED].astype(np.float32)):
         views.append(len(gltf.bufferViews))
         gltf.bufferViews.append(BufferView(buffer=0, byteOffset=len(blob), byteLength=array.nbytes))
         blob.extend(array.tobytes())
@@ -74,9 +73,24 @@ def test_sparse_morph_targets_are_read(tmp_path) -> None:
     gltf.meshes[0].primitives[0].targets = [{"POSITION": len(gltf.accessors) - 1}]
     gltf.buffers[0].byteLength = len(blob)
     gltf.set_binary_blob(bytes(blob))
-    gltf.save_binary(str(tmp_path / "sparse.glb"))
-    rig = read_rig(tmp_path / "sparse.glb")
-    np.testing.assert_allclose(rig.targets[0], delta, atol=1e-7)
+    gltf.save_binary(str(folder / "sparse.glb"))
+    return folder / "sparse.glb"
+
+
+SPARSE_MOVED = np.array([3, 17, 200])
+
+
+def sparse_delta(count: int) -> np.ndarray:
+    """[count, 3] m: the sparse target, three vertices moved."""
+    delta = np.zeros((count, 3))
+    delta[SPARSE_MOVED] = [[0.01, 0, 0], [0, 0.02, 0], [0, 0, -0.03]]
+    return delta
+
+
+def test_sparse_morph_targets_are_read(tmp_path) -> None:
+    """A target stored sparse (only the vertices it moves), as many exporters do."""
+    rig = read_rig(write_sparse_rig(tmp_path))
+    np.testing.assert_allclose(rig.targets[0], sparse_delta(len(rig.neutral)), atol=1e-7)
 
 
 def rig_path(folder):
