@@ -62,6 +62,7 @@ def _export(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
+    from talkmesh_jax.formats.glb import glb_summary
     from talkmesh_jax.inference.export import export_landmarks
 
     inputs = []
@@ -74,6 +75,9 @@ def _export(args: argparse.Namespace) -> int:
         frames = files[0][1] if files else 0
         paths = ", ".join(str(path) for path, _ in files)
         tqdm.write(f"{source}: {frames} frames → {paths}", file=sys.stdout)
+        for path, _ in files:
+            if path.suffix == ".glb":
+                tqdm.write(f"  {glb_summary(path)}", file=sys.stdout)
 
     _, failed = export_landmarks(
         args.workdir,
@@ -165,7 +169,7 @@ def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--format",
         metavar="LIST",
-        help="comma-separated: npy,json,csv,obj,mp4,html (default: OUT's suffix, else npy)",
+        help="comma-separated: npy,json,csv,obj,mp4,html,glb (default: OUT's suffix, else npy)",
     )
     p.add_argument("--checkpoint", default="best", help="best, latest or a step number")
     add_sampling_arguments(p)

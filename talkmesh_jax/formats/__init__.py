@@ -9,6 +9,7 @@ from pathlib import Path
 from talkmesh_jax import TalkmeshError
 from talkmesh_jax.formats.arrays import CsvWriter, JsonWriter, NpyWriter
 from talkmesh_jax.formats.base import FaceInfo, FrameWriter
+from talkmesh_jax.formats.glb import GlbWriter
 from talkmesh_jax.formats.obj import ObjSequenceWriter
 from talkmesh_jax.formats.video import Mp4Writer
 from talkmesh_jax.formats.viewer import HtmlViewerWriter
@@ -20,6 +21,7 @@ WRITERS: dict[str, type[FrameWriter]] = {
     "obj": ObjSequenceWriter,
     "mp4": Mp4Writer,
     "html": HtmlViewerWriter,
+    "glb": GlbWriter,
 }
 FORMATS = tuple(WRITERS)
 

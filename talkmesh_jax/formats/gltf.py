@@ -166,13 +166,20 @@ def _append(gltf, blob: bytearray, array: np.ndarray, kind: str, target: int | N
 
 
 def write_rig(
-    path: str | Path, neutral: np.ndarray, triangles: np.ndarray, targets: dict[str, np.ndarray]
+    path: str | Path,
+    neutral: np.ndarray,
+    triangles: np.ndarray,
+    targets: dict[str, np.ndarray],
+    about: dict | None = None,
 ) -> Path:
     """Writes a `.glb` with one mesh (neutral [V, 3], triangles [F, 3], named morph targets
-    {name: [V, 3]}) on one node; atomically."""
+    {name: [V, 3]}) on one node, `about` in `asset.extras.talkmesh`; atomically."""
     from pygltflib import GLTF2, Asset, Attributes, Buffer, Mesh, Node, Primitive, Scene
 
-    gltf = GLTF2(asset=Asset(generator="talkmesh-jax", version="2.0"))
+    asset = Asset(generator="talkmesh-jax", version="2.0")
+    if about is not None:
+        asset.extras = {"talkmesh": about}
+    gltf = GLTF2(asset=asset)
     blob = bytearray()
     position = _append(gltf, blob, np.asarray(neutral, np.float32), "VEC3", 34962)
     indices = np.asarray(triangles, np.uint32).reshape(-1)
@@ -231,6 +238,12 @@ def write_weight_animation(
     )
     gltf.animations.append(Animation(name=name, samplers=[sampler], channels=[channel]))
     return _save(gltf, Path(out))
+
+
+def read_about(path: str | Path) -> dict:
+    """What talkmesh wrote about the file (`asset.extras.talkmesh`), or {}."""
+    extras = _load(Path(path)).asset.extras or {}
+    return dict(extras.get("talkmesh") or {})
 
 
 def read_weight_animation(path: str | Path) -> tuple[np.ndarray, np.ndarray]:

@@ -94,3 +94,18 @@ def test_rig_page_reads_sparse_targets_node_transforms_and_keyframes_between(tmp
         got = np.array(seen["vertices"]).reshape(-1, 3) + seen["centre"]
         np.testing.assert_allclose(got, ours, atol=1e-5)
     assert _dump(page, 0)["T"] == 26  # 1 s of keys at 25 fps
+
+
+def test_rig_page_plays_an_exported_landmark_animation(tmp_path, talking_face, face_info):
+    """export --format glb's file on the rig page: the frames come back (cm, within the PCA's
+    tolerance)."""
+    from talkmesh_jax.formats.glb import TOLERANCE_CM, GlbWriter
+    from tests.formats.conftest import write_all
+
+    (path,) = write_all(GlbWriter(tmp_path / "face.glb", face_info), talking_face)
+    page = write_rig_page(path, face_info.audio, tmp_path / "face.html")
+    for frame in (0, 12, 25):
+        seen = _dump(page, frame)
+        got = 100 * (np.array(seen["vertices"]).reshape(-1, 3) + seen["centre"])
+        error = np.sqrt(((got - talking_face["landmarks"][frame]) ** 2).sum(-1))
+        assert error.max() < 4 * TOLERANCE_CM

@@ -37,11 +37,11 @@ def _export(run, audio, out, *more) -> int:
 
 def test_every_format_from_one_call_agrees(trained_run, speech, tmp_path, capsys):
     out = tmp_path / "out" / "speech.npy"
-    assert _export(trained_run, speech, out, "--format", "npy,json,csv,obj,mp4,html") == 0
+    assert _export(trained_run, speech, out, "--format", "npy,json,csv,obj,mp4,html,glb") == 0
     folder = out.parent
     names = sorted(p.name for p in folder.iterdir())
     expected = ["speech.npy", "speech.json", "speech.csv", "speech_obj", "speech.mp4"]
-    assert names == sorted([*expected, "speech.html"])  # a landmarks-only run
+    assert names == sorted([*expected, "speech.html", "speech.glb"])  # a landmarks-only run
     landmarks = np.load(out)
     assert landmarks.shape == (80, 478, 3)
     as_json = np.asarray(json.loads((folder / "speech.json").read_text())["frames"])
@@ -49,6 +49,17 @@ def test_every_format_from_one_call_agrees(trained_run, speech, tmp_path, capsys
     assert len(list((folder / "speech_obj").iterdir())) == 80
     printed = capsys.readouterr().out
     assert f"{speech}: 80 frames → {out}" in printed and "speech.html" in printed
+    from talkmesh_jax.formats.gltf import read_about, read_rig, read_weight_animation
+
+    rig, (_, weights) = (
+        read_rig(folder / "speech.glb"),
+        read_weight_animation(folder / "speech.glb"),
+    )
+    rebuilt = 100 * (rig.neutral + np.einsum("tk,kvd->tvd", weights, rig.targets))  # cm
+    error = np.sqrt(((rebuilt - landmarks) ** 2).sum(-1).mean())
+    about = read_about(folder / "speech.glb")
+    assert error == pytest.approx(about["rms_error_cm"], rel=0.05, abs=1e-5) and error <= 0.005
+    assert f"{about['components']} PCA morph targets" in printed
 
 
 def test_the_suffix_chooses_the_format(trained_run, speech, tmp_path):

@@ -75,3 +75,23 @@ def test_blender_plays_a_retargeted_obj_rig(blender_python, trained_run, tmp_pat
     assert read["names"] == names == sorted(TARGET_NAMES)
     for frame in (0, 10, 40, len(table) - 1):
         np.testing.assert_allclose(read["values"][str(frame)], table[frame], atol=1e-3)
+
+
+def test_blender_plays_an_exported_landmark_animation(blender_python, tmp_path) -> None:
+    """export --format glb (PCA morph targets in [0, 1]): Blender's evaluated mesh is our frames."""
+    from talkmesh_jax.facemesh import canonical_face
+    from talkmesh_jax.formats.base import FaceInfo
+    from talkmesh_jax.formats.glb import GlbWriter
+
+    face = canonical_face()
+    rng = np.random.default_rng(0)
+    motion = rng.normal(0, 0.2, (3, 468, 3))  # cm, three directions of motion
+    frames = face["vertices"] + np.einsum("tk,kvd->tvd", rng.uniform(0, 1, (50, 3)), motion)
+    info = FaceInfo(468, face["triangles"], None, tmp_path / "unused.wav")
+    writer = GlbWriter(tmp_path / "frames.glb", info)
+    writer.write({"landmarks": frames.astype(np.float32)})
+    (path,) = writer.finish()
+    read = read_in_blender(blender_python, path)
+    for frame in FRAMES:
+        vertices = 100 * np.array(read["vertices"][str(frame)])  # cm
+        np.testing.assert_allclose(vertices, frames[frame], atol=1e-3)
