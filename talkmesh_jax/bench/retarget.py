@@ -10,12 +10,20 @@ Rows (all on the CPU here, float32 in the solve):
             frames one at a time, frames/s, and our weights' largest difference from its.
 Frames/s: the first call in the process (compilation included) beside the steady state (median
 of rounds after it), both over all frames at once.
+  process   the headline: one whole `talkmesh retarget` process (start-up, imports, opening the
+            run, prediction, solve, writing .glb/CSV/wav/page) on `process_seconds` of speech-like
+            audio with a random-weight run of the demo's config (`whisper_tiny`, Whisper tiny of
+            random weights, as `bench export` makes them), cold; beside it, one `talkmesh export`
+            process (npy) on the same run and audio: what driving the rig adds to an export.
 """
 
 from __future__ import annotations
 
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
@@ -34,6 +42,7 @@ class RetargetBenchConfig:
     noise_cm: float = 0.0
     round_seconds: float = 0.5
     seed: int = 0
+    process_seconds: float = 60.0  # 0: no process rows
 
 
 def _known_weights(rng: np.random.Generator, frames: int, count: int) -> np.ndarray:
@@ -95,14 +104,41 @@ def _arkit52_rows(config: RetargetBenchConfig, rng: np.random.Generator) -> tupl
     return {**ours, "targets": 52, "landmarks": 478}, scipy
 
 
+def process_rows(seconds: float) -> dict:
+    """One `talkmesh retarget` process and one `talkmesh export` process (module docstring)."""
+    from talkmesh_jax.bench.export import export_command, write_long_wav, write_random_run
+    from talkmesh_jax.bench.process import run_measured
+
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        run = write_random_run("whisper_tiny", tmp / "run", "tiny")
+        wav = write_long_wav(tmp / "speech.wav", seconds)
+        retarget = [sys.executable, "-m", "talkmesh_jax.cli", "retarget", "--workdir", str(run)]
+        retarget += ["--audio", str(wav), "--out", str(tmp / "rig.glb")]
+        retarget_s = run_measured(retarget).wall_s
+        export_s = run_measured(export_command(run, wav, tmp / "export.npy")).wall_s
+    return {
+        "audio_seconds": seconds,
+        "model": "whisper_tiny config, Whisper tiny random weights, the built-in rig",
+        "retarget_process_s": retarget_s,
+        "export_process_s": export_s,
+        "rtf_retarget_process": seconds / retarget_s,
+        "rtf_export_process": seconds / export_s,
+        "retarget_over_export": retarget_s / export_s,
+    }
+
+
 def run_retarget_bench(config: RetargetBenchConfig, progress: bool = True) -> dict:
-    """{"builtin", "arkit52", "scipy", "goal_fps", …} (module docstring)."""
+    """{"builtin", "arkit52", "scipy", "process", "goal_fps", …} (module docstring)."""
     rng = np.random.default_rng(config.seed)
-    with tqdm(total=2, desc="retarget", disable=not progress) as bar:
+    steps = 3 if config.process_seconds > 0 else 2
+    with tqdm(total=steps, desc="retarget", disable=not progress) as bar:
         builtin = _builtin_row(config, rng)
         bar.update(1)
         arkit52, scipy = _arkit52_rows(config, rng)
         bar.update(1)
+        process = process_rows(config.process_seconds) if config.process_seconds > 0 else None
+        bar.update(steps - 2)
     return {
         "benchmark": "retarget",
         "frames": config.frames,
@@ -111,6 +147,8 @@ def run_retarget_bench(config: RetargetBenchConfig, progress: bool = True) -> di
         "builtin": builtin,
         "arkit52": arkit52,
         "scipy": scipy,
+        "process": process,
+        "rtf_retarget_process": process["rtf_retarget_process"] if process else None,
         "solve_fps_arkit52": arkit52["steady_fps"],
         "speedup_vs_scipy": arkit52["steady_fps"] / scipy["fps"],
         "goal_fps": GOAL_FPS,
@@ -133,5 +171,18 @@ def format_table(results: dict) -> str:
             f"  scipy lsq_linear (BVLS, float64, one frame at a time): {s['fps']:.0f} frames/s; "
             f"ours {results['speedup_vs_scipy']:.1f}× it, weights within "
             f"{s['max_difference_from_ours']:.5f} of its",
+            *_process_lines(results["process"]),
         ]
     )
+
+
+def _process_lines(process: dict | None) -> list[str]:
+    if process is None:
+        return []
+    return [
+        f"one talkmesh retarget process (headline, cold), {process['audio_seconds']:g} s of audio: "
+        f"{process['retarget_process_s']:.1f} s = {process['rtf_retarget_process']:.1f}× real time",
+        f"  one talkmesh export process (npy), same run and audio: "
+        f"{process['export_process_s']:.1f} s = {process['rtf_export_process']:.1f}× real time; "
+        f"retarget takes {process['retarget_over_export']:.2f}× the export's time",
+    ]

@@ -175,6 +175,7 @@ def _bench_retarget(args: argparse.Namespace) -> int:
         scipy_frames=args.scipy_frames,
         noise_cm=args.noise_cm,
         round_seconds=args.round_seconds,
+        process_seconds=args.process_seconds,
     )
     return report(args, run_retarget_bench(config, progress=not args.no_progress), format_table)
 
@@ -184,13 +185,20 @@ def _add_bench_retarget(kinds: argparse._SubParsersAction) -> None:
         "retarget",
         help="rig weights from landmarks: frames/s, round-trip error, vs scipy's lsq_linear",
         description="The built-in rig's known weights → landmarks → solved weights (error on "
-        "mouth and upper-face targets), and 52 random targets on 478 landmarks against "
-        "scipy.optimize.lsq_linear one frame at a time.",
+        "mouth and upper-face targets), 52 random targets on 478 landmarks against "
+        "scipy.optimize.lsq_linear one frame at a time, and one whole talkmesh retarget "
+        "process beside one talkmesh export process.",
     )
     p.add_argument("--frames", type=int, default=2000, help="frames solved at once")
     p.add_argument("--scipy-frames", type=int, default=200, help="frames scipy solves")
     p.add_argument("--noise-cm", type=float, default=0.0, help="landmark noise (cm, std)")
     p.add_argument("--round-seconds", type=float, default=0.5)
+    p.add_argument(
+        "--process-seconds",
+        type=float,
+        default=60.0,
+        help="audio for the whole-process rows (talkmesh retarget vs export); 0: skip them",
+    )
     p.add_argument("--json", metavar="OUT", help="write the results to this JSON file")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_bench_retarget)

@@ -44,10 +44,21 @@ def _fit_line(report: dict) -> str:
 
 
 def _builtin(args: argparse.Namespace) -> int:
-    from talkmesh_jax.rig.builtin_rig import TARGET_NAMES, write_builtin_rig
+    from pathlib import Path
 
-    write_builtin_rig(args.out)
-    print(f"wrote {args.out}: MediaPipe's canonical face, {len(TARGET_NAMES)} ARKit-named targets")
+    from talkmesh_jax.rig.builtin_rig import (
+        TARGET_NAMES,
+        write_builtin_obj_rig,
+        write_builtin_rig,
+    )
+
+    about = f"MediaPipe's canonical face, {len(TARGET_NAMES)} ARKit-named targets"
+    if Path(args.out).suffix.lower() == ".obj":
+        neutral, folder = write_builtin_obj_rig(args.out)
+        print(f"wrote {neutral} (the neutral) and {folder}/ (one OBJ per target): {about}")
+    else:
+        write_builtin_rig(args.out)
+        print(f"wrote {args.out}: {about}")
     return 0
 
 
@@ -102,8 +113,12 @@ def add_rig_commands(subparsers: argparse._SubParsersAction) -> None:
 
     rig = subparsers.add_parser("rig", help="rig tools: the built-in test rig, landmark maps")
     commands = rig.add_subparsers(dest="rig_command", required=True, metavar="{builtin,map}")
-    p = commands.add_parser("builtin", help="write the built-in test rig as .glb")
-    p.add_argument("out", metavar="OUT.glb")
+    p = commands.add_parser(
+        "builtin", help="write the built-in test rig as .glb, or as OBJ files (OUT.obj)"
+    )
+    p.add_argument(
+        "out", metavar="OUT.glb|OUT.obj", help="OUT.obj: the neutral, targets in OUT_targets/"
+    )
     p.set_defaults(func=_builtin)
     p = commands.add_parser(
         "map", help="compute where each landmark sits on a rig from a few anchor vertices"

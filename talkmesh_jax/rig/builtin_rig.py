@@ -97,3 +97,26 @@ def write_builtin_rig(path) -> None:
     neutral, targets = builtin_rig()
     triangles = canonical_face()["triangles"]
     write_rig(path, neutral / 100.0, triangles, {n: t / 100.0 for n, t in targets.items()})
+
+
+def write_builtin_obj_rig(path) -> tuple:
+    """The built-in rig as OBJ files (cm): the neutral at `path` (.obj) and one whole-head OBJ
+    per target in `<stem>_targets/` beside it, as `talkmesh retarget --rig X.obj --targets DIR`
+    reads them; each written atomically. Returns (neutral path, targets folder)."""
+    from pathlib import Path
+
+    from talkmesh_jax.facemesh import canonical_face
+    from talkmesh_jax.fileio import atomic_path
+    from talkmesh_jax.wavefront import write_obj
+
+    path = Path(path)
+    folder = path.with_name(f"{path.stem}_targets")
+    folder.mkdir(parents=True, exist_ok=True)
+    neutral, targets = builtin_rig()
+    triangles = canonical_face()["triangles"]
+    for name, delta in targets.items():
+        with atomic_path(folder / f"{name}.obj") as tmp:
+            write_obj(tmp, neutral + delta, triangles)
+    with atomic_path(path) as tmp:
+        write_obj(tmp, neutral, triangles)
+    return path, folder

@@ -37,7 +37,8 @@ SMOKE = {
     "export": ["--seconds", "3", "--rounds", "1", "--stream-seconds", "1"]
     + ["--memory-minutes", "0.5", "--seam-minutes", "0.2", "--whisper-size", "tiny"],
     "whisper-context": ["--seconds", "3"],  # + --checkpoint (the real tiny.en)
-    "retarget": ["--frames", "100", "--scipy-frames", "20", "--round-seconds", "0.01"],
+    "retarget": ["--frames", "100", "--scipy-frames", "20", "--round-seconds", "0.01"]
+    + ["--process-seconds", "4"],
 }
 
 
@@ -141,7 +142,10 @@ def _check_retarget(results: dict, printed: str) -> None:
     assert results["builtin"]["targets"] == 15 and results["arkit52"]["landmarks"] == 478
     assert results["arkit52"]["steady_fps"] > 0 and results["scipy"]["fps"] > 0
     assert results["scipy"]["max_difference_from_ours"] < 0.01  # the same solution as scipy's
-    assert "frames/s" in printed
+    process = results["process"]
+    assert process["audio_seconds"] == 4 and process["retarget_process_s"] > 0
+    assert results["rtf_retarget_process"] == 4 / process["retarget_process_s"]
+    assert "frames/s" in printed and "one talkmesh retarget process (headline, cold)" in printed
 
 
 def _check_whisper_context(results: dict, printed: str) -> None:

@@ -47,3 +47,17 @@ def test_obj_rig_errors_name_the_file(tmp_path) -> None:
     with pytest.raises(TalkmeshError, match="empty: no .obj shape targets"):
         obj_rig_to_glb(obj, empty, tmp_path / "rig.glb")
     assert not (tmp_path / "rig.glb").exists()
+
+
+def test_builtin_rig_as_obj_files_from_the_cli(tmp_path) -> None:
+    from talkmesh_jax.cli import main
+    from talkmesh_jax.rig.obj_rig import read_obj_rig
+
+    assert main(["rig", "builtin", str(tmp_path / "face.obj")]) == 0
+    neutral, triangles, targets = read_obj_rig(tmp_path / "face.obj", tmp_path / "face_targets")
+    base, want = builtin_rig()
+    np.testing.assert_allclose(neutral, base, atol=1e-5)
+    assert sorted(targets) == sorted(TARGET_NAMES)
+    for name, delta in targets.items():
+        np.testing.assert_allclose(delta, want[name], atol=2e-5)
+    assert triangles.tolist() == canonical_face()["triangles"].tolist()
