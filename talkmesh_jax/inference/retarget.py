@@ -115,20 +115,21 @@ def limit_arrays(limits: dict, names: list[str]) -> tuple[np.ndarray, np.ndarray
 
 
 def write_weights_csv(path: Path, weights: np.ndarray, names: list[str]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w") as f:
-        f.write(",".join(["frame", "time_s", *names]) + "\n")
-        for t, row in enumerate(weights):
-            values = ",".join(f"{v:.5f}" for v in row)
-            f.write(f"{t},{t / FPS:.3f},{values}\n")
+    """`frame,time_s,<names>`: one row per frame, 5 decimals."""
+    _write_table(path, ["frame", "time_s", *names], weights, lambda t: f"{t},{t / FPS:.3f}", 5)
 
 
 def write_live_link_csv(path: Path, weights: np.ndarray, names: list[str]) -> None:
     """Live Link Face's CSV layout (`Timecode,BlendShapeCount,<names>`) under the rig's names."""
+    header = ["Timecode", "BlendShapeCount", *names]
+    _write_table(path, header, weights, lambda t: f"{timecode(t, FPS)},{len(names)}", 6)
+
+
+def _write_table(path: Path, header: list[str], weights: np.ndarray, lead, decimals: int) -> None:
     with atomic_path(path) as tmp, open(tmp, "w") as f:
-        f.write(",".join(["Timecode", "BlendShapeCount", *names]) + "\n")
+        f.write(",".join(header) + "\n")
         for t, row in enumerate(weights):
-            values = ",".join(f"{v:.6f}" for v in row)
-            f.write(f"{timecode(t, FPS)},{len(names)},{values}\n")
+            f.write(lead(t) + "," + ",".join(f"{v:.{decimals}f}" for v in row) + "\n")
 
 
 def output_paths(out: str | Path) -> list[Path]:

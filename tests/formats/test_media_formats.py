@@ -56,6 +56,16 @@ def _screenshot(page, time_s: float, out, size: str = "760,820", scrollbars: boo
     return cv2.imread(str(out))
 
 
+def assert_face_drawn_and_moving(page, later_s: float, tmp_path) -> None:
+    """The page shows a face at 0 s (not the background) and the face differs at `later_s`."""
+    closed = _screenshot(page, 0.0, tmp_path / "closed.png")
+    opened = _screenshot(page, later_s, tmp_path / "open.png")
+    face = np.abs(closed.astype(int) - [24, 24, 24]).sum(-1) > 30
+    assert face.mean() > 0.05  # the canvas shows a face, not the background
+    changed = np.abs(opened.astype(int) - closed.astype(int)).sum(-1) > 30
+    assert changed.mean() > 0.001  # the mouth moved
+
+
 @pytest.mark.skipif(
     not (shutil.which("chromium") or shutil.which("chromium-browser")),
     reason="needs Debian's chromium (.ci/run installs it)",
@@ -65,12 +75,7 @@ def test_html_viewer_draws_the_face_and_it_moves(tmp_path, talking_face, face_in
     text = page.read_text()
     assert "http://" not in text and "https://" not in text  # nothing to fetch
     assert text.count("AUDIO.push(") >= 1
-    closed = _screenshot(page, 0.0, tmp_path / "closed.png")
-    opened = _screenshot(page, 0.5, tmp_path / "open.png")  # sin² peaks at 1 s
-    face = np.abs(closed.astype(int) - [24, 24, 24]).sum(-1) > 30
-    assert face.mean() > 0.05  # the canvas shows a face, not the background
-    changed = np.abs(opened.astype(int) - closed.astype(int)).sum(-1) > 30
-    assert changed.mean() > 0.001  # the mouth moved
+    assert_face_drawn_and_moving(page, 0.5, tmp_path)  # sin² peaks at 1 s
     for size in ("800,600", "900,650"):  # small windows: the whole face, no scroll bar
         shot = _screenshot(page, 0.0, tmp_path / f"{size}.png", size, scrollbars=True)
         face = shot[..., 2].astype(int) - shot[..., 0] > 20  # skin tones (BGR), not grey text
