@@ -110,11 +110,14 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from talkmesh_jax.data.synth import synth_dataset
+    from talkmesh_jax.data.synth import Degradation, synth_dataset
 
     levels = args.mesh_levels if args.mesh_levels is not None else (2 if args.mesh else 0)
+    if args.invalid_runs is not None and args.invalid_runs < 0 or args.noise_cm < 0:
+        raise TalkmeshError("--invalid-runs and --noise-cm must not be negative")
+    degradation = Degradation(args.invalid_runs, args.noise_cm)
     dataset = synth_dataset(
-        args.data, args.clips, args.seed, not args.no_progress, levels, drive=args.drive
+        args.data, args.clips, args.seed, not args.no_progress, levels, args.drive, degradation
     )
     kind = f"registered-mesh ({dataset.info.num_landmarks} vertices)" if levels else "synthetic"
     print(f"{dataset.root}: {len(dataset.clip_names())} {kind} clips")
@@ -224,6 +227,15 @@ def add_data_commands(subparsers: argparse._SubParsersAction) -> None:
         help="what moves the mouth: a per-frame loudness/brightness rule, or the phonemes "
         "espeak-ng speaks with their timing (lips close on p/b/m, round on oo/w, jaw drops on "
         "open vowels; needs speech content to learn)",
+    )
+    p.add_argument(
+        "--invalid-runs",
+        type=int,
+        help="runs of 2-7 invalid (zeroed) frames in every clip, as extraction leaves them "
+        "(default: one run in half the clips)",
+    )
+    p.add_argument(
+        "--noise-cm", type=float, default=0.0, help="landmark noise, std per coordinate (cm)"
     )
     _common(p)
     p.set_defaults(func=_synth)

@@ -22,7 +22,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -197,12 +197,28 @@ def _speak_with_phonemes(text: str, voice: str, speed: int, pitch: int, scratch:
     return load_audio(wav, SAMPLE_RATE), events
 
 
+@dataclass(frozen=True)
+class Degradation:
+    """What real extraction adds to a clip, beyond the default (one run of 2–7 invalid frames
+    in half the clips): `invalid_runs` runs of 2–7 invalid frames (zeroed, validity false) in
+    every clip, and Gaussian noise of `noise_cm` (std, per coordinate) on every landmark. Drawn
+    from a generator of their own, so the clean clip is the same with or without them."""
+
+    invalid_runs: int | None = None  # None: the default above
+    noise_cm: float = 0.0
+
+
 def synth_clip(
-    rng: np.random.Generator, scratch: Path, drive: str = "loudness"
+    rng: np.random.Generator,
+    scratch: Path,
+    drive: str = "loudness",
+    degradation: Degradation = Degradation(),
+    degradation_rng: np.random.Generator | None = None,
 ) -> dict[str, np.ndarray]:
     """One clip: audio [S] float32 16 kHz, landmarks [T, 478, 3], valid [T] bool, blendshapes
     [T, 52] (zeros where invalid, like extraction output). `drive`: what moves the mouth — the
-    loudness rule, or the phonemes espeak-ng spoke with their timing (`phonemes.py`)."""
+    loudness rule, or the phonemes espeak-ng spoke with their timing (`phonemes.py`).
+    `degradation` (drawn from `degradation_rng`): more invalid runs and landmark noise."""
     sentences = []
     for _ in range(int(rng.integers(1, 4))):
         words = rng.choice(WORDS, size=int(rng.integers(4, 11)))
@@ -224,11 +240,17 @@ def synth_clip(
         mouth = mouth_from_phonemes(events, num_frames, offset_s=lead / SAMPLE_RATE)
     landmarks, blendshapes = face_sequence(audio, num_frames, rng, mouth)
     valid = np.ones(num_frames, bool)
-    if rng.random() < 0.5:
+    if rng.random() < 0.5 and degradation.invalid_runs is None:
         start = int(rng.integers(0, max(1, num_frames - 8)))
         valid[start : start + int(rng.integers(2, 8))] = False
-        landmarks[~valid] = 0.0
-        blendshapes[~valid] = 0.0
+    extra = degradation_rng or np.random.default_rng(0)
+    for _ in range(degradation.invalid_runs or 0):
+        start = int(extra.integers(0, max(1, num_frames - 8)))
+        valid[start : start + int(extra.integers(2, 8))] = False
+    if degradation.noise_cm > 0:
+        landmarks += extra.normal(0, degradation.noise_cm, landmarks.shape).astype(np.float32)
+    landmarks[~valid] = 0.0
+    blendshapes[~valid] = 0.0
     return {"audio": audio, "landmarks": landmarks, "valid": valid, "blendshapes": blendshapes}
 
 
@@ -239,11 +261,13 @@ def synth_dataset(
     show_progress: bool = True,
     mesh_levels: int = 0,
     drive: str = "loudness",
+    degradation: Degradation = Degradation(),
 ) -> Dataset:
     """Writes `clips` clips (`synth_00000`…, with blendshapes) plus dataset.json, a 80/10/10
     split by clip and the reference faces into `root`; returns the dataset. With `mesh_levels`
     > 0 the faces are registered meshes instead: the canonical face subdivided that many times
-    and moved like the landmarks (`synth_mesh.py`), with region masks and template.obj."""
+    and moved like the landmarks (`synth_mesh.py`), with region masks and template.obj.
+    `degradation`: more invalid runs and landmark noise (`Degradation`)."""
     from tqdm import tqdm
 
     from talkmesh_jax.data_tools.reference_faces import reference_faces, write_reference_faces
@@ -257,7 +281,7 @@ def synth_dataset(
     matrix = triangles = None
     info = DatasetInfo(
         num_landmarks=478,
-        source=f"talkmesh synth (seed {seed}, mouth driven by {drive})",
+        source=f"talkmesh synth (seed {seed}, mouth driven by {drive}{_described(degradation)})",
         blendshape_names=tuple(BLENDSHAPE_NAMES),
     )
     if mesh_levels > 0:
@@ -267,7 +291,8 @@ def synth_dataset(
     names = [f"synth_{i:05d}" for i in range(clips)]
     with tempfile.TemporaryDirectory() as scratch:
         for i, name in enumerate(tqdm(names, unit="clip", desc="synth", disable=not show_progress)):
-            clip = synth_clip(np.random.default_rng([seed, i]), Path(scratch), drive)
+            rng, extra = np.random.default_rng([seed, i]), np.random.default_rng([seed, i, 1])
+            clip = synth_clip(rng, Path(scratch), drive, degradation, extra)
             if matrix is not None:
                 clip["landmarks"] = to_mesh(clip["landmarks"], matrix)
             save_clip(root, name, **clip)
@@ -279,6 +304,15 @@ def synth_dataset(
     close = min(250, sum(len(dataset.load_clip(n, mmap=True)[2]) for n in names) // 4)
     write_reference_faces(dataset, reference_faces(dataset, names, close, show_progress=False))
     return dataset
+
+
+def _described(degradation: Degradation) -> str:
+    parts = []
+    if degradation.invalid_runs is not None:
+        parts.append(f"{degradation.invalid_runs} invalid runs per clip")
+    if degradation.noise_cm:
+        parts.append(f"landmark noise {degradation.noise_cm:g} cm")
+    return "".join(f", {p}" for p in parts)
 
 
 def _mesh_reference_faces() -> dict[str, np.ndarray]:

@@ -6,6 +6,10 @@ argmax code: audio swap = |R(x_i, a_j) − R(x_i, a_i)|, expression swap = |R(x_
 R(x_i, a_i)|, each the mean vertex distance (cm) over the lips and over the upper face. A
 disentangled model moves the lips far more than the upper face when the audio changes, and the
 upper face far more than the lips when the expression input changes.
+
+`code_usage`: on the same windows, how much of the categorical latent is in use
+(`models/meshtalk/codes.py`): per-head perplexity, heads changing over time and the share of
+codes the expression input moves, for the encoder's codes and for codes sampled from the audio.
 """
 
 from __future__ import annotations
@@ -71,3 +75,30 @@ def swap_effects(predictor, dataset, names: list[str], regions: dict, limit: int
         out["expression_swap"]["lips"], 1e-9
     )
     return out
+
+
+def code_usage(predictor, dataset, names: list[str], seed: int = 0, limit: int = 16) -> dict:
+    """{"encoder": usage, "sampled": usage, "windows": n} on up to `limit` all-valid windows
+    (`codes.usage`); {} with fewer than two windows."""
+    import jax
+
+    from talkmesh_jax.models.meshtalk.codes import usage
+
+    family, variables = predictor.family, predictor.variables
+    frames = predictor.window
+    audio, landmarks = _windows(predictor, dataset, names, frames, limit)
+    if len(audio) < 2:
+        return {}
+    vertices = predictor.reference.shape[0]
+    motion = (landmarks[:, :, :vertices] - predictor.reference).reshape(len(audio), frames, -1)
+    mask = np.ones((len(audio), frames), np.float32)
+    own, swapped, sampled = family.codes(
+        variables, jnp.asarray(audio), jnp.asarray(motion), mask, jax.random.key(seed)
+    )
+    valid = mask > 0
+    classes = family.config.num_classes
+    return {
+        "windows": len(audio),
+        "encoder": usage(np.asarray(own), np.asarray(swapped), valid, classes),
+        "sampled": usage(np.asarray(sampled), None, valid, classes),
+    }

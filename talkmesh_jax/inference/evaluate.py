@@ -19,6 +19,7 @@ from talkmesh_jax import TalkmeshError
 from talkmesh_jax.data.dataset import Dataset
 from talkmesh_jax.facemesh import MOUTH_BLENDSHAPES, region_indices
 from talkmesh_jax.fileio import atomic_path, write_json
+from talkmesh_jax.inference.liveliness import Liveliness
 from talkmesh_jax.inference.runs import open_run
 from talkmesh_jax.metrics import all_metrics, blendshape_metrics, fit_length
 from talkmesh_jax.regions import dataset_regions, region_vertices
@@ -81,6 +82,7 @@ def evaluate(
     regions = _regions(dataset, weights, count)
     rows, pooled = [], {"truth": [], "model": [], "valid": []}
     speech: dict = {"truth": [], "model": []}
+    lively = Liveliness(regions["upper_face"], blinks=dataset.info.face != "mesh" and count >= 468)
     for name in tqdm(names, unit="clip", desc=f"eval {split}", disable=not show_progress):
         audio, landmarks, valid = dataset.load_clip(name)
         if not valid.any():
@@ -93,6 +95,7 @@ def evaluate(
             )
             speech["truth"].append(landmarks[valid, :count])
             speech["model"].append(model[valid])
+            lively.add(landmarks[:, :count], model, valid)
         if with_blendshapes:
             pooled["truth"].append(dataset.load_blendshapes(name))
             pooled["model"].append(fit_length(predicted["blendshapes"], len(valid)))
@@ -122,10 +125,13 @@ def evaluate(
         summary["blendshapes"] = _blendshape_summary(pooled, dataset, predictor.mean_blendshapes)
     if not rows and not pooled["valid"]:
         raise TalkmeshError(f"{dataset.root}: no clip of split {split!r} has a valid frame")
+    if rows:
+        summary["liveliness"] = lively.summary()
     if hasattr(predictor.family, "reconstruct"):  # MeshTalk: what each input moves
-        from talkmesh_jax.inference.disentanglement import swap_effects
+        from talkmesh_jax.inference.disentanglement import code_usage, swap_effects
 
         summary["disentanglement"] = swap_effects(predictor, dataset, names, weights)
+        summary["code_usage"] = code_usage(predictor, dataset, names, seed)
     summary["sampling"] = (
         {"seed": seed, "temperature": temperature} if predictor.family.samples else None
     )
@@ -228,6 +234,7 @@ def format_summary(summary: dict) -> str:
         lines += format_speech(summary["speech"])
     if "blendshapes" in summary:
         lines += _format_blendshapes(summary["blendshapes"])
+    lines += _format_liveliness(summary.get("liveliness"), summary.get("code_usage"))
     swaps = summary.get("disentanglement")
     if swaps:
         for name, ratio in (
@@ -257,4 +264,27 @@ def _format_blendshapes(section: dict) -> list[str]:
     if moving:
         shown = ", ".join(f"{n} {r(c)}" for n, c in sorted(moving.items(), key=lambda x: -x[1])[:6])
         lines.append(f"    mouth coefficients (r): {shown}")
+    return lines
+
+
+def _format_liveliness(lively: dict | None, usage: dict | None) -> list[str]:
+    lines = []
+    if lively:
+        motion = lively["upper_face_motion_cm"]
+        ratio = f" ({motion['ratio']:.2f}×)" if motion["ratio"] is not None else ""
+        line = (
+            f"  upper-face motion: model {motion['model']:.4f} cm, data {motion['data']:.4f} cm"
+            f"{ratio}"
+        )
+        blinks = lively.get("blinks_per_minute")
+        if blinks:
+            line += f"; blinks/min: model {blinks['model']:.1f}, data {blinks['data']:.1f}"
+        lines.append(line)
+    if usage:
+        encoder, sampled = usage["encoder"], usage["sampled"]
+        lines.append(
+            f"  code usage: perplexity per head {encoder['perplexity']:.2f} (encoder), "
+            f"{sampled['perplexity']:.2f} (sampled); expression swap changes "
+            f"{100 * encoder['expression_share']:.1f} % of codes"
+        )
     return lines

@@ -130,6 +130,18 @@ def resolve_encoder_architecture(config: ml_collections.ConfigDict) -> None:
             encoder.architecture = values
 
 
+def _warn_if_collapsed(validator: Validator, step: int, first_stage, primary: bool) -> None:
+    """A categorical latent that collapsed (`models/meshtalk/codes.collapsed`), from the second
+    half of the first stage on, gets a warning line above the progress bar."""
+    if validator.last_usage is None or not primary or step < first_stage.end // 2:
+        return
+    from talkmesh_jax.models.meshtalk.codes import collapsed
+
+    reason = collapsed(validator.last_usage["encoder"])
+    if reason is not None:
+        tqdm.write(f"talkmesh: warning: step {step}: the latent looks collapsed: {reason}")
+
+
 def validate_config(config: ml_collections.ConfigDict) -> None:
     """Refuses option values that cannot train (one line naming the option)."""
     if config.train.mode not in MODES:
@@ -247,6 +259,7 @@ def train_and_evaluate(
                 if validation:
                     log.write(step, **validation)
                     record.update(validation)
+                    _warn_if_collapsed(validator, step, setup.family.stages()[0], primary)
                 # a checkpoint of an earlier stage (MeshTalk's untrained prior) is never "best"
                 score = Validator.score(validation) if step > last_stage.start else None
                 checkpointer.save(step, host, iterator.get_state(), host.ema_params, score)

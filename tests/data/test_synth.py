@@ -84,3 +84,21 @@ def test_same_seed_same_data(synth, tmp_path):
         again.load_clip("synth_00001"), synth.load_clip("synth_00001"), strict=True
     ):
         np.testing.assert_array_equal(got, want)
+
+
+def test_degraded_clips_add_invalid_runs_and_noise_to_the_same_clip(synth, tmp_path):
+    """--invalid-runs and --noise-cm: every clip gets its runs of zeroed invalid frames and
+    landmark noise of that std; audio and the clean motion stay those of the same seed."""
+    argv = ["synth", str(tmp_path), "--clips", "3", "--seed", "1", "--no-progress"]
+    assert main([*argv, "--invalid-runs", "3", "--noise-cm", "0.02"]) == 0
+    degraded = Dataset(tmp_path)
+    assert "3 invalid runs per clip, landmark noise 0.02 cm" in degraded.info.source
+    for name in degraded.clip_names():
+        audio, landmarks, valid = degraded.load_clip(name)
+        clean_audio, clean, clean_valid = synth.load_clip(name)
+        np.testing.assert_array_equal(audio, clean_audio)
+        assert 2 <= (~valid).sum() <= 21 and np.all(landmarks[~valid] == 0)
+        both = valid & clean_valid
+        noise = (landmarks[both] - clean[both]).reshape(-1)
+        assert abs(noise.std() - 0.02) < 0.002 and abs(noise.mean()) < 0.002
+    assert main([*argv, "--invalid-runs", "-1"]) == 1

@@ -132,17 +132,17 @@ class MeshTalkFamily(ModelFamily):
         stats = self._apply(params, method=MeshTalk.stats)
         audio_code = self._apply(params, audio, frames, method=MeshTalk.audio_code)
         other_audio = swap_sequences(audio_code)
-        other_motion = swap_sequences(displacement)
+        other_motion, other_mask = swap_sequences(displacement), swap_sequences(mask)
         keys = jax.random.split(key, 3)
 
-        def reconstruct(motion, code, k):
-            logits = self._apply(params, motion, code, method=MeshTalk.encode)
+        def reconstruct(motion, motion_mask, code, k):
+            logits = self._apply(params, motion, code, motion_mask, method=MeshTalk.encode)
             one_hot = gumbel_straight_through(k, logits, self.gumbel_temperature)
             return self._apply(params, one_hot, method=MeshTalk.decode)
 
-        own = reconstruct(displacement, audio_code, keys[0])
-        other_expression = reconstruct(other_motion, audio_code, keys[1])
-        other_voice = reconstruct(displacement, other_audio, keys[2])
+        own = reconstruct(displacement, mask, audio_code, keys[0])
+        other_expression = reconstruct(other_motion, other_mask, audio_code, keys[1])
+        other_voice = reconstruct(displacement, mask, other_audio, keys[2])
         per_frame = (
             self.recon_weight * region_error(own, displacement, None)
             + self.eyelid_weight * region_error(own, displacement, stats["eyelids"])
@@ -154,7 +154,7 @@ class MeshTalkFamily(ModelFamily):
     def _context_loss(self, params, audio, displacement, mask, frames):
         frozen = jax.lax.stop_gradient(params)
         audio_code = self._apply(frozen, audio, frames, method=MeshTalk.audio_code)
-        logits = self._apply(frozen, displacement, audio_code, method=MeshTalk.encode)
+        logits = self._apply(frozen, displacement, audio_code, mask, method=MeshTalk.encode)
         codes = jnp.argmax(logits, -1)
         # the context model's own parameters are the only ones with a gradient here
         context = {"params": {**frozen["params"], "context": params["params"]["context"]}}
@@ -173,14 +173,34 @@ class MeshTalkFamily(ModelFamily):
         )
         return displacement
 
-    def reconstruct(self, variables, audio, displacement):
+    def reconstruct(self, variables, audio, displacement, mask=None):
         """Displacements [B, T, V·3] cm through the argmax code of (expression, audio): what the
-        disentanglement checks swap inputs of."""
+        disentanglement checks swap inputs of. `mask` [B, T]: valid frames (None: all)."""
         frames = displacement.shape[1]
         audio_code = self.model.apply(variables, audio, frames, method=MeshTalk.audio_code)
-        logits = self.model.apply(variables, displacement, audio_code, method=MeshTalk.encode)
+        logits = self.model.apply(variables, displacement, audio_code, mask, method=MeshTalk.encode)
         one_hot = jax.nn.one_hot(jnp.argmax(logits, -1), self.config.num_classes)
         return self.model.apply(variables, one_hot, method=MeshTalk.decode)
+
+    def codes(self, variables, audio, displacement, mask, key, temperature: float = 1.0):
+        """For the latent's usage measures (`codes.py`): the encoder's argmax codes [B, T, H] of
+        (expression, audio), the same with another sequence's expression (`swap_sequences`), and
+        codes the context model samples from the audio alone."""
+        frames = displacement.shape[1]
+        audio_code = self.model.apply(variables, audio, frames, method=MeshTalk.audio_code)
+
+        def argmax(motion, motion_mask):
+            logits = self.model.apply(
+                variables, motion, audio_code, motion_mask, method=MeshTalk.encode
+            )
+            return jnp.argmax(logits, -1)
+
+        own = argmax(displacement, mask)
+        swapped = argmax(swap_sequences(displacement), swap_sequences(mask))
+        _, sampled = self.model.apply(
+            variables, audio, frames, key, temperature, method=MeshTalk.sample
+        )
+        return own, swapped, sampled
 
 
 def swap_sequences(x: jnp.ndarray) -> jnp.ndarray:

@@ -155,9 +155,16 @@ class MeshTalk(nn.Module):
         s = self.stats()
         return (displacement - s["mean"]) / s["std"]
 
-    def encode(self, displacement: jnp.ndarray, audio_code: jnp.ndarray) -> jnp.ndarray:
-        """Displacements [B, T, V·3] cm + audio code [B, T, F] → logits [B, T, H, C]."""
-        return self.fusion(self.expression_encoder(self.normalise(displacement)), audio_code)
+    def encode(
+        self, displacement: jnp.ndarray, audio_code: jnp.ndarray, mask: jnp.ndarray | None = None
+    ) -> jnp.ndarray:
+        """Displacements [B, T, V·3] cm + audio code [B, T, F] → logits [B, T, H, C]. `mask`
+        [B, T] (1 = valid): an invalid frame's geometry never reaches the encoder — its
+        normalised input is 0, the training data's mean face."""
+        normalised = self.normalise(displacement)
+        if mask is not None:
+            normalised = normalised * mask[..., None].astype(normalised.dtype)
+        return self.fusion(self.expression_encoder(normalised), audio_code)
 
     def decode(self, one_hot: jnp.ndarray) -> jnp.ndarray:
         """One-hot codes [B, T, H, C] → displacements [B, T, V·3] cm."""
