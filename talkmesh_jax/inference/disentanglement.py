@@ -21,22 +21,38 @@ from talkmesh_jax import SAMPLES_PER_FRAME
 from talkmesh_jax.regions import region_vertices
 
 
+def first_valid_window(valid: np.ndarray, frames: int) -> int | None:
+    """The first start s with valid[s : s + frames] all true, or None."""
+    run = 0
+    for t, ok in enumerate(np.asarray(valid, bool)):
+        run = run + 1 if ok else 0
+        if run == frames:
+            return t - frames + 1
+    return None
+
+
 def _windows(predictor, dataset, names: list[str], frames: int, limit: int):
-    """The first window of up to `limit` clips whose window is all valid: the model's inputs
-    (audio [n, W·640], or the Whisper features export computes, [n, 2W, D]) and landmarks."""
+    """The first all-valid window of each of up to `limit` clips (clips with gaps too): the
+    model's inputs (audio [n, W·640], or the Whisper features export computes, [n, 2W, D]) and
+    landmarks."""
     audio, motion = [], []
     for name in names:
         a, landmarks, valid = dataset.load_clip(name)
-        if len(valid) >= frames and valid[:frames].all():
-            if predictor.features is None:
-                audio.append(a[: frames * SAMPLES_PER_FRAME])
-            else:
-                from talkmesh_jax.whisper.context import as_stored
+        start = first_valid_window(valid, frames)
+        if start is None:
+            continue
+        if predictor.features is None:
+            begin = start * SAMPLES_PER_FRAME
+            audio.append(a[begin : begin + frames * SAMPLES_PER_FRAME])
+        else:
+            from talkmesh_jax.whisper.context import as_stored
 
-                audio.append(as_stored(predictor.features.encode(a))[: 2 * frames])
-            motion.append(landmarks[:frames])
+            audio.append(as_stored(predictor.features.encode(a))[2 * start : 2 * (start + frames)])
+        motion.append(landmarks[start : start + frames])
         if len(audio) == limit:
             break
+    if not audio:
+        return np.zeros((0,)), np.zeros((0,))
     return np.stack(audio), np.stack(motion)
 
 

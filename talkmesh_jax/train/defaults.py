@@ -80,7 +80,9 @@ def default_config() -> ml_collections.ConfigDict:
                 "context_dim": 16,  # context model features per head
                 "gumbel_temperature": 1.0,
                 "recon_weight": 1.0,
-                "eyelid_weight": 1.0,
+                # blinks are ~5 % of frames: at 1 the autoencoder averages them away (0 blinks
+                # reconstructed on synth data, clean or not); at 10 it rebuilds every one
+                "eyelid_weight": 10.0,
                 "mouth_weight": 1.0,  # cross-modality: mouth error, another expression input
                 "upper_weight": 1.0,  # cross-modality: upper-face error, another audio
                 "context_steps": 1000,  # stage 2, after train.steps of stage 1

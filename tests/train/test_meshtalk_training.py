@@ -11,15 +11,18 @@ import numpy as np
 import pytest
 
 from talkmesh_jax.cli import main
-from talkmesh_jax.data.synth import synth_dataset
+from talkmesh_jax.data.synth import Degradation, synth_dataset
 from talkmesh_jax.media import write_wav
 from talkmesh_jax.regions import landmark_regions, region_vertices
 
 
 @pytest.fixture(scope="module")
 def meshtalk_run(tmp_path_factory):
+    """meshtalk_tiny (shortened) on data with gaps and noise, as extraction gives them: three runs
+    of invalid (zeroed) frames in every clip and 0.15 mm of landmark noise."""
     data = tmp_path_factory.mktemp("meshtalk_synth") / "data"
-    synth_dataset(data, clips=40, seed=11, show_progress=False)
+    degradation = Degradation(invalid_runs=3, noise_cm=0.015)
+    synth_dataset(data, clips=40, seed=11, show_progress=False, degradation=degradation)
     run = tmp_path_factory.mktemp("meshtalk") / "run"
     argv = ["train", "--config", "meshtalk_tiny", "--workdir", str(run), "--data", str(data)]
     argv += ["--no-progress", "train.steps=500", "model.meshtalk.context_steps=300"]
@@ -43,6 +46,13 @@ def test_meshtalk_separates_audio_from_expression_and_samples_the_mouth(meshtalk
     assert swaps["expression_swap_upper_over_lips"] > 3.0  # (b) expression the upper face
     lve = summary["metrics"]["model"]["lve"] / summary["metrics"]["mean_face"]["lve"]
     assert lve <= 0.6  # (c) sampled from audio alone
+    # (d) the latent is alive: the sampled upper face moves like the data's, codes are used
+    lively = summary["liveliness"]
+    print(json.dumps(lively), json.dumps(summary["code_usage"]["encoder"]["perplexity"]))
+    assert lively["upper_face_motion_cm"]["ratio"] >= 0.3
+    usage = summary["code_usage"]
+    assert usage["encoder"]["expression_share"] > 0.05 and usage["sampled"]["perplexity"] > 1.5
+    assert any("code_perplexity" in x for x in lines)  # logged during training
     # export: upper-face motion (blinks, brows) is sampled, reproducibly from the seed
     audio = np.load(sorted((data / "audios").glob("*.npy"))[0])
     write_wav(tmp_path / "speech.wav", audio, 16000)

@@ -10,6 +10,10 @@ vertices):
                    device holds one sequence) — the mouth must follow the audio
   upper_weight   × upper-face error when the audio comes from another sequence — the upper face
                    must follow the expression input
+An invalid frame reaches the expression encoder as the data's mean face (normalised input 0,
+`MeshTalk.encode`'s mask), never as its zeroed landmarks, in every pass here; its errors do not
+count. The eyelid term's default weight is 10: blinks are a few percent of the frames, and at 1
+the reconstruction averaged them away.
 Stage 2 (the next meshtalk.context_steps steps) trains the context model alone, with the
 negative log-likelihood of the argmax codes of the frozen stage-1 encoder, per head and frame.
 Inference samples codes from the context model given the audio, then decodes them.
@@ -45,7 +49,7 @@ class MeshTalkFamily(ModelFamily):
     context_learning_rate: float | None = None
     gumbel_temperature: float = 1.0
     recon_weight: float = 1.0
-    eyelid_weight: float = 1.0
+    eyelid_weight: float = 10.0
     mouth_weight: float = 1.0
     upper_weight: float = 1.0
     name = "meshtalk"
