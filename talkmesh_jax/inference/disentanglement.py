@@ -56,17 +56,26 @@ def _windows(predictor, dataset, names: list[str], frames: int, limit: int):
     return np.stack(audio), np.stack(motion)
 
 
+def _window_inputs(predictor, dataset, names: list[str], limit: int):
+    """(audio, motion [n, W, V·3] cm from the reference) of `_windows`, or None under two."""
+    frames = predictor.window
+    audio, landmarks = _windows(predictor, dataset, names, frames, limit)
+    if len(audio) < 2:
+        return None
+    vertices = predictor.reference.shape[0]
+    motion = (landmarks[:, :, :vertices] - predictor.reference).reshape(len(audio), frames, -1)
+    return jnp.asarray(audio), jnp.asarray(motion)
+
+
 def swap_effects(predictor, dataset, names: list[str], regions: dict, limit: int = 16) -> dict:
     """{"audio_swap": {"lips", "upper_face"} cm, "expression_swap": {…}, "windows": n, and the
     ratios "audio_swap_lips_over_upper", "expression_swap_upper_over_lips"}."""
     family, variables = predictor.family, predictor.variables
-    frames = predictor.window
-    audio, landmarks = _windows(predictor, dataset, names, frames, limit)
-    if len(audio) < 2:
+    frames, vertices = predictor.window, predictor.reference.shape[0]
+    inputs = _window_inputs(predictor, dataset, names, limit)
+    if inputs is None:
         return {}
-    vertices = predictor.reference.shape[0]
-    motion = (landmarks[:, :, :vertices] - predictor.reference).reshape(len(audio), frames, -1)
-    audio, motion = jnp.asarray(audio), jnp.asarray(motion)
+    audio, motion = inputs
     rolled_audio, rolled_motion = jnp.roll(audio, 1, 0), jnp.roll(motion, 1, 0)
     own = family.reconstruct(variables, audio, motion)
     swaps = {
@@ -101,16 +110,12 @@ def code_usage(predictor, dataset, names: list[str], seed: int = 0, limit: int =
     from talkmesh_jax.models.meshtalk.codes import usage
 
     family, variables = predictor.family, predictor.variables
-    frames = predictor.window
-    audio, landmarks = _windows(predictor, dataset, names, frames, limit)
-    if len(audio) < 2:
+    inputs = _window_inputs(predictor, dataset, names, limit)
+    if inputs is None:
         return {}
-    vertices = predictor.reference.shape[0]
-    motion = (landmarks[:, :, :vertices] - predictor.reference).reshape(len(audio), frames, -1)
-    mask = np.ones((len(audio), frames), np.float32)
-    own, swapped, sampled = family.codes(
-        variables, jnp.asarray(audio), jnp.asarray(motion), mask, jax.random.key(seed)
-    )
+    audio, motion = inputs
+    mask = np.ones(motion.shape[:2], np.float32)
+    own, swapped, sampled = family.codes(variables, audio, motion, mask, jax.random.key(seed))
     valid = mask > 0
     classes = family.config.num_classes
     return {
