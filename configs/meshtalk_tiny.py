@@ -25,7 +25,7 @@ def get_config():
     config.model.meshtalk.num_heads = 32
     config.model.meshtalk.num_classes = 32
     config.model.meshtalk.context_dim = 16
-    config.model.meshtalk.context_steps = 1600
+    config.model.meshtalk.context_steps = 800
     config.model.meshtalk.context_learning_rate = 2e-3
     config.data.window_frames = 50
     config.data.stride_frames = 25
