@@ -64,6 +64,12 @@ class GlbWriter(FrameWriter):
         self.scratch.close()
 
 
+def _centred(frames: np.ndarray, mean: np.ndarray):
+    """frames [T, D] − mean, CHUNK_FRAMES rows at a time (a memmap is read once per pass)."""
+    for start in range(0, len(frames), CHUNK_FRAMES):
+        yield frames[start : start + CHUNK_FRAMES] - mean
+
+
 def pca_basis(frames: np.ndarray, tolerance_cm: float = TOLERANCE_CM) -> dict:
     """{"mean": [D], "directions": [K, D] orthonormal, "energy": [K] captured per direction,
     "total": the deviations' total energy} for frames [T, D] (cm), K as the module docstring."""
@@ -87,8 +93,7 @@ def pca_basis(frames: np.ndarray, tolerance_cm: float = TOLERANCE_CM) -> dict:
 
 def _exact(frames: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     covariance = np.zeros((len(mean), len(mean)))
-    for start in range(0, len(frames), CHUNK_FRAMES):
-        centred = frames[start : start + CHUNK_FRAMES] - mean
+    for centred in _centred(frames, mean):
         covariance += centred.T @ centred
     energy, vectors = np.linalg.eigh(covariance)
     order = np.argsort(energy)[::-1]
@@ -102,13 +107,12 @@ def _randomized(frames: np.ndarray, mean: np.ndarray, rank: int) -> tuple[np.nda
     probe = np.random.default_rng(0).standard_normal((len(mean), width))
     for _ in range(3):  # Y = Aᵀ(A Ω), twice re-orthonormalised
         gathered = np.zeros((len(mean), width))
-        for start in range(0, len(frames), CHUNK_FRAMES):
-            centred = frames[start : start + CHUNK_FRAMES] - mean
+        for centred in _centred(frames, mean):
             gathered += centred.T @ (centred @ probe)
         probe, _ = np.linalg.qr(gathered)
     small = np.zeros((width, width))
-    for start in range(0, len(frames), CHUNK_FRAMES):
-        projected = (frames[start : start + CHUNK_FRAMES] - mean) @ probe
+    for centred in _centred(frames, mean):
+        projected = centred @ probe
         small += projected.T @ projected
     energy, vectors = np.linalg.eigh(small)
     order = np.argsort(energy)[::-1]
@@ -116,24 +120,14 @@ def _randomized(frames: np.ndarray, mean: np.ndarray, rank: int) -> tuple[np.nda
 
 
 def _total_energy(frames: np.ndarray, mean: np.ndarray) -> float:
-    return float(
-        sum(
-            ((frames[start : start + CHUNK_FRAMES] - mean) ** 2).sum()
-            for start in range(0, len(frames), CHUNK_FRAMES)
-        )
-    )
+    return float(sum((centred**2).sum() for centred in _centred(frames, mean)))
 
 
 def encode(frames: np.ndarray, basis: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """(neutral [D] cm, targets [K, D] cm, weights [T, K] in [0, 1], about) of frames [T, D]
     in `basis`; `about` has the components and the reconstruction's error (cm) as written."""
     mean, directions = basis["mean"], basis["directions"]
-    coefficients = np.concatenate(
-        [
-            (frames[start : start + CHUNK_FRAMES] - mean) @ directions.T
-            for start in range(0, len(frames), CHUNK_FRAMES)
-        ]
-    )
+    coefficients = np.concatenate([c @ directions.T for c in _centred(frames, mean)])
     low, high = coefficients.min(0), coefficients.max(0)
     span = np.where(high - low > 1e-12, high - low, 1.0)
     weights = ((coefficients - low) / span).astype(np.float32)

@@ -174,7 +174,7 @@ def retarget_run(
             summary.update(unmatched_rig=match["unmatched_rig"], matched=len(match["pairs"]))
         else:
             rest = predictor.faces["close_mouth_face"]
-            surface, fitted = _surface_map(predicted, rest, rig, options, rig_path)
+            surface, fitted = _surface_map(predicted, rest, rig, options)
             moved, rows = rig_displacements(predicted["landmarks"], rest, rig, surface)
             weights = solve_weights(moved, rows, lower, upper, options.solve)
             summary["mapped_landmarks"] = int(surface.mapped.sum())
@@ -223,7 +223,7 @@ def _rig_file(options: RetargetOptions, scratch: Path) -> Path:
 
 
 def _surface_map(
-    predicted: dict, rest: np.ndarray, rig: GltfRig, options: RetargetOptions, rig_path: Path
+    predicted: dict, rest: np.ndarray, rig: GltfRig, options: RetargetOptions
 ) -> tuple[SurfaceMap, dict | None]:
     """Where each landmark sits on the rig, and how it was fitted (None: not fitted here)."""
     if "landmarks" not in predicted:
@@ -234,8 +234,7 @@ def _surface_map(
     if options.anchors:
         from talkmesh_jax.rig.fit_map import fit_surface_map
 
-        surface, report = fit_surface_map(rest, rig.neutral, rig.triangles, options.anchors)
-        return surface, {**report, "anchors_given": {str(k): v for k, v in options.anchors.items()}}
+        return fit_surface_map(rest, rig.neutral, rig.triangles, options.anchors)
     if options.rig is None:
         return SurfaceMap.of_vertices(np.arange(count)), None  # built-in: vertex i is landmark i
     raise TalkmeshError(

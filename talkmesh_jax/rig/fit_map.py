@@ -163,6 +163,7 @@ def fit_surface_map(
         "max_distance": float(distance[keep].max()) if keep.any() else None,
         "unmapped": int((~keep).sum()),
         "face_size": size,
+        "anchors_given": {str(k): v for k, v in anchors.items()},
     }
     return surface, report
 
@@ -204,6 +205,5 @@ def map_for_rig(
     face = builtin_rig()[0][:num_landmarks]
     pairs = parse_anchors(anchors)
     surface, report = fit_surface_map(face, neutral, triangles, pairs)
-    about = {**report, "rig": str(rig_path), "anchors_given": {str(k): v for k, v in pairs.items()}}
-    write_surface_map(out, surface, about)
+    write_surface_map(out, surface, {**report, "rig": str(rig_path)})
     return report
