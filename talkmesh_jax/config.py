@@ -64,10 +64,17 @@ def load_config(path: str | os.PathLike) -> ml_collections.ConfigDict:
 
 
 def _parse_value(text: str):
+    """A Python literal, else a bare string (adamw, /data/synth); `[a, b]` of bare words is a
+    list of them (extra_contexts=[trailing])."""
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
-        return text  # a bare string such as adamw or /data/synth
+        pass
+    inner = text.strip()
+    if inner.startswith("[") and inner.endswith("]"):
+        items = [item.strip() for item in inner[1:-1].split(",") if item.strip()]
+        return [_parse_value(item) for item in items]
+    return text
 
 
 def apply_overrides(config: ml_collections.ConfigDict, overrides: list[str]) -> None:

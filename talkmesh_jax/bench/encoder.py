@@ -32,7 +32,7 @@ from tqdm import tqdm
 from talkmesh_jax import SAMPLE_RATE, TalkmeshError
 from talkmesh_jax.bench.signals import speechlike
 from talkmesh_jax.bench.timing import machine_info, measure_rate
-from talkmesh_jax.whisper.encoder import WHISPER_SIZES, WhisperEncoderConfig
+from talkmesh_jax.whisper.encoder import WHISPER_SIZES, WhisperEncoderConfig, encoder_flops
 
 # Dense peak TFLOP/s by device kind and compute dtype (float32 matmuls run as TF32 on these).
 PEAK_TFLOPS = {
@@ -51,14 +51,6 @@ class EncoderBenchConfig:
     tf32: bool = True  # float32 matmuls as TF32 on GPUs, both sides (no effect on CPUs)
     round_seconds: float = 1.0
     rounds: int = 3
-
-
-def encoder_flops(config: WhisperEncoderConfig, mel_frames: int) -> float:
-    """Forward FLOPs of the encoder for one example of `mel_frames` log-mel frames."""
-    d, f, t = config.d_model, config.encoder_ffn_dim, (mel_frames + 1) // 2
-    convs = 2 * 3 * config.num_mel_bins * d * mel_frames + 2 * 3 * d * d * t
-    per_layer = 2 * t * (4 * d * d + 2 * d * f) + 2 * 2 * t * t * d
-    return float(convs + config.encoder_layers * per_layer)
 
 
 def run_encoder_bench(config: EncoderBenchConfig, progress: bool = True) -> dict:

@@ -49,6 +49,7 @@ def _eval(args: argparse.Namespace) -> int:
         args.seed,
         args.temperature,
         recorded=not args.no_recorded,
+        context=args.context,
     )
     json_path = Path(args.json or RunDir(args.workdir).beside(f"eval_{args.split}.json"))
     write_results(summary, rows, json_path, json_path.with_suffix(".csv"))
@@ -67,14 +68,15 @@ def _export(args: argparse.Namespace) -> int:
 
     inputs = []
 
-    def report(source: Path, files, reason) -> None:  # tqdm.write: above the progress bar
+    def report(source: Path, files, reason, context) -> None:  # tqdm.write: above the progress bar
         inputs.append(source)
         if reason is not None:
             tqdm.write(f"talkmesh: error: {reason}", file=sys.stderr)
             return
         frames = files[0][1] if files else 0
         paths = ", ".join(str(path) for path, _ in files)
-        tqdm.write(f"{source}: {frames} frames → {paths}", file=sys.stdout)
+        context = f" (Whisper context {context})" if context else ""
+        tqdm.write(f"{source}: {frames} frames{context} → {paths}", file=sys.stdout)
         for path, _ in files:
             if path.suffix == ".glb":
                 tqdm.write(f"  {glb_summary(path)}", file=sys.stdout)
@@ -89,6 +91,7 @@ def _export(args: argparse.Namespace) -> int:
         temperature=args.temperature,
         formats=args.format,
         show_progress=not args.no_progress,
+        context=args.context,
     )
     if Path(args.audio).is_dir():
         done = len(inputs) - len(failed)
@@ -152,6 +155,11 @@ def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip the recorded-speech test set (people's voices; synthetic-face runs only)",
     )
+    p.add_argument(
+        "--context",
+        choices=["chunked", "trailing"],
+        help="Whisper context of a run that trained on several (default: the run's own)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_eval)
 
@@ -170,6 +178,13 @@ def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
         "--format",
         metavar="LIST",
         help="comma-separated: npy,json,csv,obj,mp4,html,glb (default: OUT's suffix, else npy)",
+    )
+    p.add_argument(
+        "--context",
+        default="auto",
+        choices=["auto", "chunked", "trailing"],
+        help="Whisper context of a run that trained on several: auto (the cheapest for each "
+        "input's length) or one of them",
     )
     p.add_argument("--checkpoint", default="best", help="best, latest or a step number")
     add_sampling_arguments(p)

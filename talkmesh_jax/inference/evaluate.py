@@ -63,14 +63,19 @@ def evaluate(
     seed: int = 0,
     temperature: float = 1.0,
     recorded: bool = True,
+    context: str | None = None,
 ) -> tuple[dict, list[dict]]:
     """(summary, per-clip landmark rows). Landmark metrics are averages over clips weighted by
     their valid frames; units are the dataset's (cm), lve_squared and MSEs in cm². With
     blendshapes the summary has a "blendshapes" section (see the module docstring). `seed` and
     `temperature` drive sampling models (MeshTalk). With `recorded` (and a landmark model on the
     synthetic face), the "speech" section compares the split with the shipped recordings of
-    people (`recorded_speech.py`): lip error × static face and lip-gap correlation."""
+    people (`recorded_speech.py`): lip error × static face and lip-gap correlation. `context`:
+    the Whisper context of the features, one the run trained on (None: its own); the summary's
+    "context" says which."""
     config, predictor, step = open_run(workdir, checkpoint, seed, temperature)
+    if context is not None:
+        predictor.use_context(context)
     dataset = Dataset(config.data.dataset)
     names = dataset.names_in(split)
     if not names:
@@ -107,6 +112,7 @@ def evaluate(
         "clips": len({r["clip"] for r in rows}) or len(pooled["valid"]),
         "valid_frames": int(sum(v.sum() for v in pooled["valid"]))
         or sum(r["valid_frames"] for r in rows if r["method"] == "model"),
+        "context": predictor.context,
     }
     if rows:
         summary.update(
@@ -223,7 +229,8 @@ def write_results(summary: dict, rows: list[dict], json_path: Path, csv_path: Pa
 def format_summary(summary: dict) -> str:
     lines = [
         f"{summary['run']} step {summary['checkpoint_step']}, {summary['split']}: "
-        f"{summary['clips']} clips, {summary['valid_frames']} valid frames",
+        f"{summary['clips']} clips, {summary['valid_frames']} valid frames"
+        + (f", Whisper context {summary['context']}" if summary.get("context") else ""),
     ]
     if "metrics" in summary:
         keys = list(summary["metrics"]["model"])

@@ -6,6 +6,10 @@ coefficients; the CSV in Live Link Face's ARKit layout) when the run predicts th
 OBJ per frame), OUT.mp4 (front and side views with the input's audio), OUT.html (a self-contained
 viewer). 25 fps, T = round(seconds · 25).
 
+A run that trained on several Whisper contexts (`model.audio_encoder.extra_contexts`) encodes each
+input in the one that costs the fewest encoder FLOPs for its length (`context="auto"`; e.g.
+'trailing' for clips of a few seconds, 'chunked' beyond), or in the one asked.
+
 The audio is decoded in chunks and every frame goes to the writers as soon as it is final, so
 memory does not grow with the length; outputs appear only when their input succeeded.
 """
@@ -94,21 +98,27 @@ def export_landmarks(
     audio: str | os.PathLike,
     out: str | os.PathLike,
     checkpoint: str = "best",
-    on_result: Callable[[Path, list[tuple[Path, int]] | None, str | None], None] | None = None,
+    on_result: Callable[[Path, list[tuple[Path, int]] | None, str | None, str | None], None]
+    | None = None,
     seed: int = 0,
     temperature: float = 1.0,
     formats: str | None = None,
     show_progress: bool = False,
+    context: str = "auto",
 ) -> tuple[list[tuple[Path, int]], dict[Path, str]]:
     """Writes the outputs of each input (see the module docstring) in `formats` ("npy,mp4";
     None: from the suffix of `out`, or npy). Returns the (path, T) pairs written and {input:
     reason} of the inputs that failed; one bad input does not stop the others, and the model
-    compiles once for all of them. `on_result(input, written or None, reason or None)` is called
-    after each input. `seed` and `temperature` drive sampling models (MeshTalk: the same seed
-    gives the same face)."""
+    compiles once for all of them. `on_result(input, written or None, reason or None, its
+    Whisper context if the run has several, else None)` is called after each input. `seed` and
+    `temperature` drive sampling models (MeshTalk: the same seed gives the same face).
+    `context`: the Whisper context of the features, one the run trained on, or "auto" (module
+    docstring)."""
     chosen = parse_formats(formats, Path(out))
     pairs = audio_inputs(Path(audio), Path(out))
     _, predictor, _ = open_run(workdir, checkpoint, seed, temperature)
+    if context != "auto":
+        predictor.use_context(context)
     triangles = run_triangles(Path(workdir), predictor.layout.num_landmarks)
     total = sum(_duration(source) for source, _ in pairs)
     bar = tqdm(
@@ -118,22 +128,26 @@ def export_landmarks(
         disable=not show_progress,
     )
     written, failed = [], {}
+    several = len(predictor.feature_encoders) > 1  # then each input's context is reported
 
     def advance(seconds: float) -> None:  # probed durations can be a little short
         bar.update(max(0.0, min(seconds, bar.total - bar.n)))
 
     with bar:
         for source, base in pairs:
+            if context == "auto" and predictor.feature_encoders:
+                seconds = _duration(source)  # 0 when unreadable: reported by export_one
+                predictor.use_context(predictor.cheapest_context(round(seconds * SAMPLE_RATE)))
             try:
                 files = export_one(predictor, triangles, source, base, chosen, advance)
             except TalkmeshError as err:
                 failed[source] = str(err)
                 if on_result is not None:
-                    on_result(source, None, str(err))
+                    on_result(source, None, str(err), predictor.context if several else None)
                 continue
             written += files
             if on_result is not None:
-                on_result(source, files, None)
+                on_result(source, files, None, predictor.context if several else None)
     return written, failed
 
 

@@ -16,7 +16,9 @@ on how windows are batched (offline, streaming, another batch size).
 A model whose Whisper features are computed before it (context 'chunked': the whole clip in 30 s
 chunks; 'trailing': the streaming context) gets features instead of audio: its feature encoder
 (`whisper/features.py`) turns the audio stream into a stream of feature rows (two per frame), and
-windows are cut from those the same way.
+windows are cut from those the same way. A model trained on several contexts
+(`model.audio_encoder.extra_contexts`) has an encoder for each (`feature_encoders`); `use_context`
+picks one, `cheapest_context` names the one that costs the fewest encoder FLOPs for a length.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from talkmesh_jax import SAMPLES_PER_FRAME
+from talkmesh_jax import SAMPLES_PER_FRAME, TalkmeshError
 from talkmesh_jax.models.family import ModelFamily
 from talkmesh_jax.whisper.context import bucket_size
 
@@ -86,10 +88,28 @@ class Predictor:
         self._generate = jax.jit(batched, static_argnums=2)
         encoder = getattr(family, "audio_encoder_config", None)  # stubs in tests have none
         self.features = None  # Chunked/TrailingWhisper when the model takes Whisper features
+        self.context = None  # … and the context it encodes
+        self.feature_encoders = {}  # every context the model trained on → its encoder
         if encoder is not None and encoder.inputs_are_features:
-            from talkmesh_jax.whisper.features import feature_encoder
+            from talkmesh_jax.whisper.features import feature_encoders
 
-            self.features = feature_encoder(encoder, variables)
+            self.feature_encoders = feature_encoders(encoder, variables)
+            self.use_context(encoder.context)
+
+    def use_context(self, context: str) -> None:
+        """Features from now on from `context`, one the model trained on."""
+        if context not in self.feature_encoders:
+            trained = ", ".join(self.feature_encoders) or "none: it takes audio"
+            raise TalkmeshError(
+                f"this run has no Whisper context {context!r} (it trained on: {trained})"
+            )
+        self.features, self.context = self.feature_encoders[context], context
+
+    def cheapest_context(self, num_samples: int) -> str | None:
+        """The trained context whose encoder costs the fewest FLOPs for `num_samples` samples
+        (the run's own on a tie; None for a model that takes audio)."""
+        costs = {c: e.flops(num_samples) for c, e in self.feature_encoders.items()}
+        return min(costs, key=costs.__getitem__) if costs else None
 
     @property
     def units_per_frame(self) -> int:

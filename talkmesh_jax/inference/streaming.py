@@ -177,16 +177,20 @@ class Streamer:
 
 def _feature_state(predictor: Predictor, lookahead_frames: int | None):
     """The incremental feature encoder of a model that takes Whisper features (None for one that
-    takes audio); refuses a context that cannot stream, and a look-ahead other than its own."""
-    features = predictor.features
-    if features is None:
+    takes audio), in the first context the run trained on that streams (a run that trained on
+    'chunked' and 'trailing' streams with 'trailing'); refuses a run without one, and a
+    look-ahead other than its context's."""
+    if not predictor.feature_encoders:
         return None
-    if not features.streams:
+    streaming = [c for c, e in predictor.feature_encoders.items() if e.streams]
+    if not streaming:
         raise TalkmeshError(
             "streaming needs a Whisper context that streams: this run's is 'chunked' (30 s "
             "chunks); use talkmesh export, or train with model.audio_encoder.context=trailing "
-            "(the streaming context) or window"
+            "(the streaming context; or extra_contexts=[trailing] beside chunked) or window"
         )
+    predictor.use_context(streaming[0])
+    features = predictor.features
     if lookahead_frames is not None:
         ms = features.lookahead * 1000 * SAMPLES_PER_FRAME // SAMPLE_RATE
         raise TalkmeshError(

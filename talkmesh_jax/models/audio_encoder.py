@@ -27,6 +27,9 @@ class AudioEncoderConfig:
     on each side, encoded once and cached; needs `frozen`) or 'trailing' (the streaming context:
     each hop of `trailing_hop_frames` frames encoded with the `trailing_seconds` of audio that end
     `trailing_lookahead_frames` after it; cached, needs `frozen`; `whisper/trailing.py`).
+    extra_contexts: more feature contexts the model also trains on (each batch row hears one of
+    them or `context`), so one run can export with whichever is cheapest for a clip and stream
+    with 'trailing' (`whisper/features.py`); `context` stays the run's own (validation, eval).
     frozen: no gradients into the encoder. dtype: compute precision ('float32' or 'bfloat16').
     gate_dbfs: the log-mel's noise gate, both kinds: 25 ms frames quieter than this (RMS, dBFS)
     are digital silence, so faint hiss and silence look alike (None: off, Whisper's own front end).
@@ -39,6 +42,7 @@ class AudioEncoderConfig:
     checkpoint: str | None = None
     size: str = "small"
     context: str = "window"
+    extra_contexts: tuple[str, ...] = ()
     chunk_margin_seconds: float = 5.0
     trailing_seconds: float = 2.0
     trailing_hop_frames: int = 2
@@ -60,6 +64,8 @@ class AudioEncoderConfig:
                 raise TalkmeshError(
                     f"{source}: unknown field {key!r} (known: {', '.join(sorted(known))})"
                 )
+        if "extra_contexts" in values:
+            values = {**values, "extra_contexts": tuple(values["extra_contexts"] or ())}
         config = cls(**values)
         if config.kind not in ("whisper", "conv"):
             raise TalkmeshError(f"{source}: kind must be 'whisper' or 'conv', got {config.kind!r}")
@@ -79,6 +85,7 @@ class AudioEncoderConfig:
         if not 0 <= config.chunk_margin_seconds < 15:
             raise TalkmeshError(f"{source}: chunk_margin_seconds must be in [0, 15)")
         _check_trailing(config, source)
+        _check_extra_contexts(config, source)
         if config.gate_dbfs is not None and not -120 <= config.gate_dbfs <= 0:
             raise TalkmeshError(
                 f"{source}: gate_dbfs must be in [-120, 0] dBFS (or null), got {config.gate_dbfs}"
@@ -94,6 +101,29 @@ class AudioEncoderConfig:
         """Whether the model takes precomputed Whisper features instead of audio ('chunked',
         'trailing')."""
         return self.kind == "whisper" and self.context in FEATURE_CONTEXTS
+
+    @property
+    def contexts(self) -> tuple[str, ...]:
+        """The contexts the model trains on: its own first, then `extra_contexts`."""
+        return (self.context, *self.extra_contexts)
+
+
+def _check_extra_contexts(config: AudioEncoderConfig, source: str) -> None:
+    """Extra contexts are other feature contexts of a model that takes features."""
+    extra = config.extra_contexts
+    if not extra:
+        return
+    if not config.inputs_are_features:
+        raise TalkmeshError(
+            f"{source}: extra_contexts needs a Whisper model in a feature context "
+            f"({' or '.join(FEATURE_CONTEXTS)}), this one is {config.kind} {config.context!r}"
+        )
+    for name in extra:
+        if name not in FEATURE_CONTEXTS or name == config.context or extra.count(name) > 1:
+            raise TalkmeshError(
+                f"{source}: extra_contexts must name other feature contexts than "
+                f"{config.context!r} once each ({', '.join(FEATURE_CONTEXTS)}), got {list(extra)}"
+            )
 
 
 def _check_trailing(config: AudioEncoderConfig, source: str) -> None:

@@ -211,16 +211,22 @@ def whisper_features(
     copies: list[np.ndarray] = (),
 ) -> dict:
     """{"train", "valid": per-frame Whisper features [F, 2·D] float16 or None, "train_copies":
-    the same of each augmented copy of the train audio in `copies`} when the model's Whisper
-    features are computed before the model (contexts 'chunked', 'trailing'): encoded once with
-    the run's encoder (`variables`' audio_encoder), from DATA/features/ when already there."""
+    the same of each augmented copy of the train audio in `copies`, then of the clean audio and
+    every copy in each extra context (`model.audio_encoder.extra_contexts`)} when the model's
+    Whisper features are computed before the model (contexts 'chunked', 'trailing'): encoded
+    once with the run's encoder (`variables`' audio_encoder), from DATA/features/ when already
+    there. Training rows draw from the train features and the copies alike."""
     encoder = family.audio_encoder_config
     if encoder is None or not encoder.inputs_are_features:
         return {"train": None, "valid": None, "train_copies": []}
     from talkmesh_jax.data.feature_cache import FeatureCache
-    from talkmesh_jax.whisper.features import feature_encoder
+    from talkmesh_jax.whisper.features import feature_encoders
 
-    cache = FeatureCache(config.data.dataset, feature_encoder(encoder, variables), encoder.dtype)
+    caches = {
+        context: FeatureCache(config.data.dataset, features, encoder.dtype)
+        for context, features in feature_encoders(encoder, variables).items()
+    }
+    cache = caches[encoder.context]
     out = {
         part: None if clips is None else cache.features(clips, show_progress)
         for part, clips in (("train", data.train), ("valid", data.valid))
@@ -229,6 +235,13 @@ def whisper_features(
         cache.features(data.train, show_progress, audio, f"Whisper features, copy {k}")
         for k, audio in enumerate(copies, start=1)
     ]
+    for context in encoder.extra_contexts:
+        for k, audio in enumerate([None, *copies]):
+            copy = f", copy {k}" if k else ""
+            desc = f"Whisper features ({context}{copy})"
+            out["train_copies"].append(
+                caches[context].features(data.train, show_progress, audio, desc)
+            )
     return out
 
 

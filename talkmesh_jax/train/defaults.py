@@ -54,6 +54,9 @@ def default_config() -> ml_collections.ConfigDict:
                 "size": "small",
                 # window | padded | chunked | trailing (README, "Whisper's context")
                 "context": "chunked",
+                # feature contexts also trained on (e.g. ["trailing"]): export picks the
+                # cheapest for each clip, and the run streams ('trailing')
+                "extra_contexts": [],
                 "chunk_margin_seconds": 5.0,
                 # trailing (streams): hop of H frames encoded with the L s of audio ending A
                 # frames after it

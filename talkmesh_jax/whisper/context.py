@@ -25,7 +25,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from talkmesh_jax import SAMPLES_PER_FRAME
-from talkmesh_jax.whisper.encoder import DTYPES, WhisperEncoder, WhisperEncoderConfig
+from talkmesh_jax.whisper.encoder import (
+    DTYPES,
+    WhisperEncoder,
+    WhisperEncoderConfig,
+    encoder_flops,
+)
 from talkmesh_jax.whisper.log_mel import WHISPER_SAMPLES, log_mel_spectrogram
 
 CHUNK_POSITIONS = 1500  # 30 s at 50 positions/s
@@ -68,6 +73,12 @@ def gate_setting(gate_dbfs: float | None) -> dict:
     """The noise gate as a feature-cache key: nothing when off, so caches made before the gate
     existed keep their key."""
     return {} if gate_dbfs is None else {"gate_dbfs": float(gate_dbfs)}
+
+
+def batched_flops(calls: int, batch: int, flops_per_item: float) -> float:
+    """FLOPs of `calls` items run in batches of `batch`, a partial batch at its bucket size."""
+    full, rest = divmod(calls, batch)
+    return (full * batch + (bucket_size(rest, batch) if rest else 0)) * flops_per_item
 
 
 def fit_rows(features: np.ndarray, rows: int) -> np.ndarray:
@@ -120,6 +131,12 @@ class ChunkedWhisper:
         dtype = DTYPES[encoder_config.dtype]
         margin, gate = encoder_config.chunk_margin_seconds, encoder_config.gate_dbfs
         return cls(config, params, margin, dtype, gate)
+
+    def flops(self, num_samples: int) -> float:
+        """Encoder FLOPs of a clip of `num_samples` samples: its 30 s chunks, batched as
+        `encode` batches them (what `Predictor` weighs to pick a run's cheapest context)."""
+        chunks = len(self.chunk_rows(num_samples))
+        return batched_flops(chunks, self.batch_chunks, encoder_flops(self.config, 3000))
 
     def encode_chunks(self, chunks: list[np.ndarray]) -> list[np.ndarray]:
         """Pieces of up to 30 s of audio (each zero-padded to 30 s) → [1500, D] float32 each, in

@@ -149,6 +149,14 @@ CONTEXTS = ("window", "padded", "chunked", "trailing")
 FEATURE_CONTEXTS = ("chunked", "trailing")  # encoded before the model: it takes features
 
 
+def encoder_flops(config: WhisperEncoderConfig, mel_frames: int) -> float:
+    """Forward FLOPs of the encoder for one example of `mel_frames` log-mel frames."""
+    d, f, t = config.d_model, config.encoder_ffn_dim, (mel_frames + 1) // 2
+    convs = 2 * 3 * config.num_mel_bins * d * mel_frames + 2 * 3 * d * d * t
+    per_layer = 2 * t * (4 * d * d + 2 * d * f) + 2 * 2 * t * t * d
+    return float(convs + config.encoder_layers * per_layer)
+
+
 def audio_positions(num_samples: int) -> int:
     """Encoder positions of `num_samples` samples of audio: ceil(S / 320) (50 per second)."""
     return (num_samples // 160 + 1) // 2

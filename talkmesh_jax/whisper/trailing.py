@@ -24,11 +24,17 @@ import numpy as np
 from talkmesh_jax import SAMPLES_PER_FRAME
 from talkmesh_jax.whisper.context import (
     POSITIONS_PER_FRAME,
+    batched_flops,
     bucket_size,
     feature_rows,
     gate_setting,
 )
-from talkmesh_jax.whisper.encoder import DTYPES, WhisperEncoder, WhisperEncoderConfig
+from talkmesh_jax.whisper.encoder import (
+    DTYPES,
+    WhisperEncoder,
+    WhisperEncoderConfig,
+    encoder_flops,
+)
 from talkmesh_jax.whisper.log_mel import log_mel_spectrogram
 
 MAX_BATCH = 16  # spans per encoder call (a partial batch runs at the next power of two)
@@ -117,12 +123,20 @@ class TrailingWhisper:
             rows.append(encoded[:batch, offset : offset + hop_rows])
         return np.concatenate(rows).reshape(-1, self.config.d_model)
 
+    def num_hops(self, num_samples: int) -> int:
+        """Hops covering a clip of `num_samples` samples."""
+        return -(-feature_rows(num_samples) // (POSITIONS_PER_FRAME * self.hop))
+
+    def flops(self, num_samples: int) -> float:
+        """Encoder FLOPs of a clip of `num_samples` samples: one span per hop, batched as
+        `encode` batches them."""
+        per_span = encoder_flops(self.config, self._samples // 160)
+        return batched_flops(self.num_hops(num_samples), MAX_BATCH, per_span)
+
     def encode(self, audio: np.ndarray) -> np.ndarray:
         """audio [S] → [2T, D] float32 (`feature_rows(S)` rows)."""
         audio = np.asarray(audio, np.float32)
-        rows = feature_rows(len(audio))
-        hops = -(-rows // (POSITIONS_PER_FRAME * self.hop))
-        return self.encode_hops(audio, 0, hops)[:rows]
+        return self.encode_hops(audio, 0, self.num_hops(len(audio)))[: feature_rows(len(audio))]
 
     def encode_many(self, audios: list[np.ndarray]) -> list[np.ndarray]:
         """Clips [S_i] → features [feature_rows(S_i), D] float32 each (their spans batch within

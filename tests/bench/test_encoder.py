@@ -6,9 +6,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from talkmesh_jax.bench.encoder import encoder_flops
 from talkmesh_jax.whisper import attention as attention_module
-from talkmesh_jax.whisper.encoder import WhisperEncoder, WhisperEncoderConfig
+from talkmesh_jax.whisper.encoder import WhisperEncoder, WhisperEncoderConfig, encoder_flops
 
 
 def test_flop_count_agrees_with_xla_cost_analysis(monkeypatch) -> None:
