@@ -44,3 +44,47 @@ def labelled_clips(
         for c, n in enumerate(lengths)
     ]
     return concatenate_clips(audios, landmarks, [np.ones(n, bool) for n in lengths])
+
+
+def save_random_whisper(directory, config, seed: int = 0) -> dict:
+    """A random Hugging Face Whisper checkpoint of `config`'s encoder in `directory`, written with
+    numpy alone (config.json + model.safetensors under `WhisperModel`'s names, PyTorch's layouts;
+    weights normal with std 0.02 as transformers initialises them, biases 0, layer norms 1 and 0,
+    sinusoidal positions). Returns the HF-named tensors."""
+    import json
+    from pathlib import Path
+
+    import jax
+    import jax.numpy as jnp
+    from safetensors.numpy import save_file
+
+    from talkmesh_jax.whisper.encoder import WhisperEncoder, sinusoids
+    from talkmesh_jax.whisper.weights import _hf_name
+
+    shapes = jax.eval_shape(
+        WhisperEncoder(config).init, jax.random.key(0), jnp.zeros((1, 2, config.num_mel_bins))
+    )["params"]
+    rng = np.random.default_rng(seed)
+    tensors = {}
+    for path, spec in jax.tree_util.tree_flatten_with_path(shapes)[0]:
+        keys = tuple(k.key for k in path)
+        shape = tuple(reversed(spec.shape)) if keys[-1] == "kernel" else spec.shape
+        if keys[-1] == "kernel":
+            value = 0.02 * rng.standard_normal(shape)
+        elif keys[-2:] == ("embed_positions", "embedding") or keys[-1] == "embed_positions":
+            value = sinusoids(*spec.shape)
+        elif keys[-1] == "scale":
+            value = np.ones(shape)
+        else:
+            value = np.zeros(shape)
+        tensors["encoder." + _hf_name(keys)] = np.asarray(value, np.float32)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(directory / "model.safetensors"), metadata={"format": "pt"})
+    hf = {"model_type": "whisper", "activation_function": "gelu", **config.as_dict()}
+    (directory / "config.json").write_text(json.dumps(hf))
+    return tensors
+
+
+# Why a test of the torch-reference extra skips (pytest.importorskip's one-line reason).
+NO_TORCH = "PyTorch reference not installed: pip install -e '.[torch-reference]'"

@@ -66,8 +66,10 @@ def _as_float32(raw: bytes, dtype: int, dims: tuple[int, ...]) -> np.ndarray:
 def read_model_bin(file: Path, load: bool = True) -> dict[str, np.ndarray | tuple[int, ...]]:
     """Every variable of a CTranslate2 Whisper `model.bin`: arrays as float32 (weights) or their
     shapes only with `load=False` (a quick scan that seeks past the data). Scalars (metadata) are
-    returned as 0-d arrays; aliases resolve to their target. Quantized (int8/int16) weights are
-    an error: convert the model with `--quantization float16` or `float32`."""
+    returned as 0-d arrays; aliases resolve to their target. Quantized weights (int8, int16:
+    CTranslate2's `--quantization int8…`, common in faster-whisper caches) come back dequantized,
+    q / scale with their `<name>_scale` (one per output row for int8, one per tensor for int16),
+    as CTranslate2 itself does when it runs them in float."""
     reader = _Reader(file)
     with reader.handle:
         (version,) = reader.take("I")
@@ -81,6 +83,7 @@ def read_model_bin(file: Path, load: bool = True) -> dict[str, np.ndarray | tupl
         reader.take("I")  # spec revision
         (count,) = reader.take("I")
         variables: dict[str, np.ndarray | tuple[int, ...]] = {}
+        quantized: list[str] = []  # int8/int16 weights, divided by their scales at the end
         for _ in range(count):
             name = reader.string()
             (rank,) = reader.take("B")
@@ -90,12 +93,10 @@ def read_model_bin(file: Path, load: bool = True) -> dict[str, np.ndarray | tupl
                 raise TalkmeshError(f"{file}: variable {name} has unknown dtype code {dtype}")
             if rank == 0:
                 variables[name] = np.frombuffer(reader.handle.read(nbytes), DTYPES[dtype])[0]
-            elif dtype in (1, 2):
-                raise TalkmeshError(
-                    f"{file}: {name} is quantized ({np.dtype(DTYPES[dtype]).name}); convert "
-                    "the model with --quantization float16 or float32"
-                )
-            elif load:
+                continue
+            if dtype in (1, 2):
+                quantized.append(name)
+            if load:
                 variables[name] = _as_float32(reader.handle.read(nbytes), dtype, dims)
             else:
                 reader.handle.seek(nbytes, 1)
@@ -104,6 +105,24 @@ def read_model_bin(file: Path, load: bool = True) -> dict[str, np.ndarray | tupl
         for _ in range(aliases):
             alias, target = reader.string(), reader.string()
             variables[alias] = variables[target]
+    return _dequantized(variables, quantized, file)
+
+
+def _dequantized(variables: dict, quantized: list[str], file: Path) -> dict:
+    """`variables` with each quantized weight divided by its scale (broadcast over the output
+    rows) and the scales dropped; a quantized weight without its scale is an error."""
+    for name in quantized:
+        scale = variables.pop(f"{name}_scale", None)
+        if scale is None:
+            raise TalkmeshError(f"{file}: {name} is quantized but has no {name}_scale")
+        value = variables[name]
+        if isinstance(value, tuple):
+            continue  # load=False: the shape is all that is wanted
+        scale = np.asarray(scale, np.float32)
+        scale = scale.reshape(scale.shape + (1,) * (value.ndim - scale.ndim))
+        variables[name] = value / scale
+    for alias in [n for n in variables if n.endswith("_scale")]:
+        variables.pop(alias)  # aliases of scales (shared weights)
     return variables
 
 

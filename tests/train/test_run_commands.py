@@ -101,7 +101,6 @@ def test_plot(run, tmp_path):
 
 def test_whisper_run_exports_without_its_hugging_face_checkpoint(synth_data, tmp_path):
     """The run keeps the checkpoint's config.json; its weights are in the run's checkpoints."""
-    pytest.importorskip("torch")  # the random checkpoint is made with transformers' PyTorch model
     from tests.whisper.test_encoder import save_random
 
     checkpoint = tmp_path / "whisper"
