@@ -15,7 +15,10 @@ and memory-mapped), all in one run so that the ratios are meaningful on a noisy 
   seed_style    the original project's way: per-item numpy slicing, then
                 transformers.WhisperFeatureExtractor (30 s padded log-mel) on each window; it
                 computes with torch on all cores when torch is installed, else with numpy, so it
-                is compared with the all-cores batcher (same CPU budget)
+                is compared with the all-cores batcher (same CPU budget). Without transformers
+                (it is in the torch-reference extra) the same log-mel is computed by
+                `bench/numpy_log_mel.py` (faster-whisper's numpy way); `seed_style_backend` says
+                which ran
 """
 
 from __future__ import annotations
@@ -172,12 +175,31 @@ def _to_device(clips: PackedClips, spec: WindowSpec, threads: int):
 
 
 def seed_style_backend() -> str:
-    """What WhisperFeatureExtractor computes with here (transformers picks torch if installed)."""
+    """Which feature extractor the seed_style row runs here, and on what."""
+    try:
+        import transformers  # noqa: F401
+    except ImportError:
+        return "numpy log-mel, faster-whisper style (transformers not installed)"
     try:
         import torch
     except ImportError:
-        return "numpy"
-    return f"torch ({torch.get_num_threads()} threads)"
+        return "transformers WhisperFeatureExtractor, numpy"
+    return f"transformers WhisperFeatureExtractor, torch ({torch.get_num_threads()} threads)"
+
+
+def _seed_style_features():
+    """audio [S] → Whisper's 30 s padded log-mel, as `seed_style_backend` says."""
+    try:
+        from transformers import WhisperFeatureExtractor
+    except ImportError:
+        from talkmesh_jax.bench.numpy_log_mel import numpy_log_mel
+        from talkmesh_jax.whisper.log_mel import WHISPER_SAMPLES
+
+        return lambda audio: numpy_log_mel(
+            np.pad(audio, (0, WHISPER_SAMPLES - len(audio))), tail_zeros=0
+        )
+    extractor = WhisperFeatureExtractor()  # 80 mel bins, pads to 30 s
+    return lambda audio: extractor(audio, sampling_rate=SAMPLE_RATE, return_tensors="np")
 
 
 def device_name() -> str:
@@ -237,9 +259,7 @@ def _cycle(batcher):
 def _seed_style_item(clips: PackedClips, spec: WindowSpec, features: bool = True):
     """The original Dataset.__getitem__: slice one window, then (with `features`) Whisper's 30 s
     feature extractor."""
-    from transformers import WhisperFeatureExtractor
-
-    extractor = WhisperFeatureExtractor()  # 80 mel bins, pads to 30 s, numpy STFT
+    features_of = _seed_style_features()
     windows = NumpyWindowBatcher(clips, spec).windows(0)
     w = spec.window_frames
     index = [0]
@@ -252,7 +272,7 @@ def _seed_style_item(clips: PackedClips, spec: WindowSpec, features: bool = True
         audio = np.array(clips.audio[a0 : a0 + w * SAMPLES_PER_FRAME])
         _ = np.array(clips.landmarks[f0 : f0 + w])
         if features:
-            extractor(audio, sampling_rate=SAMPLE_RATE, return_tensors="np")
+            features_of(audio)
 
     return item
 

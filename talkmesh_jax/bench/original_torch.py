@@ -51,7 +51,7 @@ def build_original(num_landmarks: int = 468, feature_dim: int = 64, num_heads: i
     import torch
     from transformers import WhisperModel
 
-    from talkmesh_jax.bench.encoder import hf_whisper_config
+    from talkmesh_jax.bench.encoder_baselines import hf_whisper_config
     from talkmesh_jax.whisper.encoder import WHISPER_SIZES
 
     torch.manual_seed(0)

@@ -45,7 +45,17 @@ def calls_per_second(
     return measure_rate(fn, round_seconds=round_seconds, rounds=rounds)["median"]
 
 
-LIBRARIES = ("numpy", "jax", "jaxlib", "flax", "optax", "transformers", "torch", "mediapipe")
+LIBRARIES = (
+    "numpy",
+    "jax",
+    "jaxlib",
+    "flax",
+    "optax",
+    "transformers",
+    "torch",
+    "mediapipe",
+    "ctranslate2",
+)
 
 
 def machine_info() -> dict:

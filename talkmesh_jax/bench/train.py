@@ -140,8 +140,9 @@ def _inference_rates(config, setup, bench: TrainBenchConfig, progress: bool):
 
 
 def _anchor(progress: bool) -> dict | None:
-    try:
+    try:  # the torch-reference extra
         import torch  # noqa: F401
+        import transformers  # noqa: F401
     except ImportError:
         return None
     from talkmesh_jax.bench.original_torch import original_step_seconds

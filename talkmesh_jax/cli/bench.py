@@ -33,6 +33,7 @@ def _bench_encoder(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         torch_device=args.torch_device,
         tf32=args.tf32 == "on",
+        threads=args.threads,
         round_seconds=args.round_seconds,
     )
     return report(args, run_encoder_bench(config, progress=not args.no_progress), format_table)
@@ -234,9 +235,10 @@ def add_bench_commands(subparsers: argparse._SubParsersAction) -> None:
 
     encoder = kinds.add_parser(
         "encoder",
-        help="Whisper encoder: ours (JAX, 30 s padded and 5 s windows) vs PyTorch transformers",
-        description="Random weights of a real Whisper size, the same in both frameworks; audio "
-        "seconds encoded per second. Needs torch (the test extra).",
+        help="Whisper encoder: ours (JAX) vs CTranslate2 (float32, int8) and PyTorch transformers",
+        description="Random weights of a real Whisper size written by CTranslate2, the same in "
+        "every engine; audio seconds encoded per second. Needs ctranslate2 (the test extra); "
+        "the PyTorch rows need the torch-reference extra and are skipped without it.",
     )
     encoder.add_argument("--json", metavar="OUT", help="write the results to this JSON file")
     encoder.add_argument("--size", default="tiny", help="tiny, base, small, medium or large-v3")
@@ -249,6 +251,9 @@ def add_bench_commands(subparsers: argparse._SubParsersAction) -> None:
         help="compute precision of both (torch's weights and inputs too)",
     )
     encoder.add_argument("--torch-device", default="cpu", help="device of the torch reference")
+    encoder.add_argument(
+        "--threads", type=int, default=0, help="CTranslate2's threads (0: the CPU count)"
+    )
     encoder.add_argument(
         "--tf32",
         choices=["on", "off"],

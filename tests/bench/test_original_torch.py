@@ -5,9 +5,12 @@ backward, Adam)."""
 import numpy as np
 import pytest
 
+from tests.helpers import NO_TORCH
 from tests.models.faceformer.test_model import original_biased_mask
 
-torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch_reference
+torch = pytest.importorskip("torch", reason=NO_TORCH)
+pytest.importorskip("transformers", reason=NO_TORCH)
 
 
 def test_masks_are_the_originals():

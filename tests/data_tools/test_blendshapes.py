@@ -1,6 +1,6 @@
 """Blendshapes from `talkmesh extract`: a real face photo with its mouth opened raises jawOpen.
 
-The astronaut's still face, then the same face with the region below the lips slid down by 18 and
+Grace Hopper's still face, then the same face with the region below the lips slid down by 18 and
 30 pixels (an opened mouth, `videos.open_mouth`), then blank frames. Measured here: jawOpen 0.017
 closed, 0.07 at 18 px, 0.21 at 30 px.
 """

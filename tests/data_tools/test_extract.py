@@ -1,6 +1,6 @@
 """`talkmesh extract` on a real photograph made into a video: MediaPipe, validity, metric frame.
 
-The astronaut's face moves (±90 px), rotates (±20°) and scales (0.8–1.2×); frames 30–32 are blank
+Grace Hopper's face moves (±90 px), rotates (±20°) and scales (0.8–1.2×); frames 30–32 are blank
 and 45–47 show the face twice. Tolerances, measured on this video: metric landmarks of all valid
 face frames within 0.3 cm (mean over points) of their median face, every point within 1.2 cm; the
 unmoved face within 1.0 cm RMS of the original project's mean face, scale within 10 %, rotation
@@ -35,15 +35,15 @@ def extracted(tmp_path_factory) -> tuple[Dataset, list[str]]:
     root = tmp_path_factory.mktemp("extract")
     plan = frame_plan(60)
     (root / "videos_in").mkdir()
-    write_video(root / "videos_in" / "astronaut.mp4", render(plan))
+    write_video(root / "videos_in" / "portrait.mp4", render(plan))
     assert main(["extract", str(root / "videos_in"), str(root / "data"), "--no-progress"]) == 0
     return Dataset(root / "data"), [spec["kind"] for spec in plan]
 
 
 def test_landmarks_and_validity_per_frame(extracted):
     dataset, kinds = extracted
-    audio, landmarks, valid = dataset.load_clip("astronaut")
-    image = np.load(dataset.root / "image_landmarks" / "astronaut.npy")
+    audio, landmarks, valid = dataset.load_clip("portrait")
+    image = np.load(dataset.root / "image_landmarks" / "portrait.npy")
     kinds = np.array(kinds)
     assert landmarks.shape == image.shape == (60, 478, 3)
     assert not valid[(kinds == "blank") | (kinds == "double")].any()
@@ -56,9 +56,9 @@ def test_landmarks_and_validity_per_frame(extracted):
 
 def test_blendshapes_and_head_pose_per_frame(extracted):
     dataset, kinds = extracted
-    _, _, valid = dataset.load_clip("astronaut")
-    blendshapes = dataset.load_blendshapes("astronaut")
-    pose = dataset.load_head_pose("astronaut")
+    _, _, valid = dataset.load_clip("portrait")
+    blendshapes = dataset.load_blendshapes("portrait")
+    pose = dataset.load_head_pose("portrait")
     assert dataset.info.blendshape_names == tuple(BLENDSHAPE_NAMES) and len(BLENDSHAPE_NAMES) == 52
     assert blendshapes.shape == (60, 52) and pose.shape == (60, 4, 4)
     assert not blendshapes[~valid].any() and not pose[~valid].any()
@@ -79,9 +79,9 @@ def test_our_fit_reproduces_mediapipes_transformation_matrix(extracted):
     """MediaPipe itself as the reference: with MediaPipe's camera (63° vertical field of view) our
     Procrustes gives its facial transformation matrix (measured: 0.03° and 0.00 cm at most)."""
     dataset, _ = extracted
-    _, _, valid = dataset.load_clip("astronaut")
-    image = np.load(dataset.root / "image_landmarks" / "astronaut.npy")[valid]
-    pose = dataset.load_head_pose("astronaut")[valid].astype(np.float64)
+    _, _, valid = dataset.load_clip("portrait")
+    image = np.load(dataset.root / "image_landmarks" / "portrait.npy")[valid]
+    pose = dataset.load_head_pose("portrait")[valid].astype(np.float64)
     camera, scale, rotation, translation = camera_space(image, 640, 360, MEDIAPIPE_FOV)
     cosine = (np.einsum("bij,bij->b", rotation, pose[:, :3, :3]) - 1) / 2
     assert np.degrees(np.arccos(np.clip(cosine, -1, 1))).max() < 0.2
@@ -90,14 +90,14 @@ def test_our_fit_reproduces_mediapipes_transformation_matrix(extracted):
     ours = metric_landmarks(image, 640, 360, MEDIAPIPE_FOV)
     assert np.abs(by_matrix - ours).max() < 0.01  # cm
     # Our convention (focal length = frame width, the original's) differs by the camera alone.
-    _, landmarks, _ = dataset.load_clip("astronaut")
+    _, landmarks, _ = dataset.load_clip("portrait")
     assert 0.05 < np.linalg.norm(landmarks[valid] - ours, axis=-1).mean() < 0.5
 
 
 def test_metric_landmarks_do_not_move_with_the_head(extracted):
     dataset, kinds = extracted
-    _, landmarks, valid = dataset.load_clip("astronaut")
-    image = np.load(dataset.root / "image_landmarks" / "astronaut.npy")
+    _, landmarks, valid = dataset.load_clip("portrait")
+    image = np.load(dataset.root / "image_landmarks" / "portrait.npy")
     faces = landmarks[valid][:, :468]
     distance = np.linalg.norm(faces - np.median(faces, axis=0), axis=-1)  # [frames, 468] cm
     assert distance.mean(axis=1).max() < 0.3
@@ -109,7 +109,7 @@ def test_metric_landmarks_do_not_move_with_the_head(extracted):
 
 def test_unmoved_face_is_in_the_original_mean_face_frame(extracted):
     dataset, kinds = extracted
-    _, landmarks, valid = dataset.load_clip("astronaut")
+    _, landmarks, valid = dataset.load_clip("portrait")
     still = landmarks[: kinds.count("still")][:, :468].mean(axis=0)
     for reference in (original_reference_face("mean_face"), canonical_face()["vertices"]):
         rms = np.sqrt(((still - reference) ** 2).sum(-1).mean())
@@ -121,12 +121,12 @@ def test_unmoved_face_is_in_the_original_mean_face_frame(extracted):
 
 def test_audio_video_and_dataset_json(extracted):
     dataset, _ = extracted
-    audio, _, _ = dataset.load_clip("astronaut")
+    audio, _, _ = dataset.load_clip("portrait")
     assert dataset.info.num_landmarks == 478 and dataset.info.coordinate_frame == "metric_cm"
     assert abs(len(audio) / 16000 - 60 / 25) < 0.05
     spectrum = np.abs(np.fft.rfft(audio))
     assert np.fft.rfftfreq(len(audio), 1 / 16000)[spectrum.argmax()] == pytest.approx(220, abs=2)
-    info = probe(dataset.root / "videos" / "astronaut.mp4")
+    info = probe(dataset.root / "videos" / "portrait.mp4")
     assert info.fps == 25 and info.has_audio and (info.width, info.height) == (640, 360)
     assert not (dataset.root / ".work").exists()
 
@@ -134,7 +134,7 @@ def test_audio_video_and_dataset_json(extracted):
 def test_dataset_feeds_the_batcher(extracted, tmp_path):
     dataset, _ = extracted
     packed = load_packed(pack_dataset(dataset, tmp_path / "packed", show_progress=False))
-    _, _, valid = dataset.load_clip("astronaut")
+    _, _, valid = dataset.load_clip("portrait")
     batcher = create_batcher(packed, WindowSpec(window_frames=60, stride_frames=60, batch_size=1))
     batch = batcher.get_batch(0, 0)
     assert batch["landmarks"].shape == (1, 60, 478, 3)
@@ -149,7 +149,7 @@ def test_rerun_skips_and_fps_option(extracted, tmp_path, capsys):
     assert (
         main(["normalise", str(videos), str(tmp_path / "d"), "--fps", "10", "--no-progress"]) == 0
     )
-    assert probe(tmp_path / "d" / "videos" / "astronaut.mp4").fps == 10
+    assert probe(tmp_path / "d" / "videos" / "portrait.mp4").fps == 10
     assert not (tmp_path / "d" / "landmarks").exists()
     assert main(["landmarks", str(tmp_path / "d"), "--no-progress"]) == 0  # the dataset's fps
-    assert Dataset(tmp_path / "d").load_clip("astronaut")[1].shape == (24, 478, 3)
+    assert Dataset(tmp_path / "d").load_clip("portrait")[1].shape == (24, 478, 3)

@@ -1,4 +1,4 @@
-"""Test videos made from a real photograph (scikit-image's astronaut) with ffmpeg.
+"""Test videos made from a real photograph (matplotlib's sample Grace Hopper portrait) with ffmpeg.
 
 The face moves, rotates and scales from frame to frame; some frames are blank and some show the
 face twice. Labels say which frame is which.
@@ -18,15 +18,16 @@ BACKGROUND = (90, 90, 90)
 
 
 def face_crop() -> np.ndarray:
-    """[300, 300, 3] uint8 RGB crop of the astronaut's head, face about half its width."""
+    """[300, 300, 3] uint8 RGB crop of Grace Hopper's head, face about half its width."""
     import cv2
-    import skimage.data
+    import matplotlib.cbook
 
-    image = skimage.data.astronaut()
-    # Face box of the astronaut image found once with MediaPipe: x 179–271, y 71–177 (pixels).
-    cx, cy, size = 225, 124, 200
+    path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)  # [600, 512, 3]
+    # Landmarks of the portrait found once with MediaPipe: x 170–355, y 132–335 (pixels).
+    cx, cy, size = 263, 235, 380
     crop = image[cy - size // 2 : cy + size // 2, cx - size // 2 : cx + size // 2]
-    return cv2.resize(crop, (300, 300), interpolation=cv2.INTER_CUBIC)
+    return cv2.resize(crop, (300, 300), interpolation=cv2.INTER_AREA)
 
 
 def place(canvas: np.ndarray, crop: np.ndarray, x: float, y: float, angle: float, scale: float):

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from talkmesh_jax.bench.encoder import hf_whisper_config
+from talkmesh_jax.bench.encoder_baselines import hf_whisper_config
 from talkmesh_jax.whisper.encoder import WhisperAudioEncoder, WhisperEncoder, WhisperEncoderConfig
 from talkmesh_jax.whisper.log_mel import WHISPER_SAMPLES, log_mel_spectrogram
 from talkmesh_jax.whisper.weights import load_whisper_encoder

@@ -1,13 +1,12 @@
-"""The JAX log-mel front end against transformers.WhisperFeatureExtractor."""
+"""The JAX log-mel front end against an independent numpy reference (float64), and its gate."""
 
 from __future__ import annotations
 
 import jax
 import numpy as np
 import pytest
-from transformers import WhisperFeatureExtractor
-from transformers.audio_utils import mel_filter_bank
 
+from talkmesh_jax.bench.numpy_log_mel import numpy_log_mel, slaney_mel_filters
 from talkmesh_jax.bench.signals import speechlike
 from talkmesh_jax.whisper.log_mel import (
     WHISPER_SAMPLES,
@@ -18,29 +17,32 @@ from talkmesh_jax.whisper.log_mel import (
 
 
 @pytest.mark.parametrize("bins", [80, 128])
-def test_mel_filters_match_transformers(bins: int) -> None:
-    reference = mel_filter_bank(
-        num_frequency_bins=201,
-        num_mel_filters=bins,
-        min_frequency=0.0,
-        max_frequency=8000.0,
-        sampling_rate=16000,
-        norm="slaney",
-        mel_scale="slaney",
-    )
-    np.testing.assert_allclose(mel_filters(bins), reference, atol=1e-8)
+def test_mel_filters_match_the_numpy_reference(bins: int) -> None:
+    reference = slaney_mel_filters(bins)
+    assert reference.shape == (bins, 201)
+    np.testing.assert_allclose(mel_filters(bins), reference.T, atol=1e-8)
+    assert np.all(reference.max(axis=1) > 0)  # no empty filter
 
 
 @pytest.mark.parametrize("bins", [80, 128])
-def test_log_mel_matches_whisper_feature_extractor(bins: int) -> None:
+def test_log_mel_matches_the_float64_reference(bins: int) -> None:
     audio = speechlike(2, 7 * 16000, seed=bins)
     audio[1] *= 0.01  # a quiet example: the (max - 8) clamp is per example
     audio[1, 16000:32000] = 0.0  # and silence: the 1e-10 floor
-    extractor = WhisperFeatureExtractor(feature_size=bins)
-    reference = extractor(list(audio), sampling_rate=16000, return_tensors="np").input_features
+    padded = np.pad(audio, ((0, 0), (0, WHISPER_SAMPLES - audio.shape[1])))
+    reference = [numpy_log_mel(x, bins, tail_zeros=0, dtype=np.float64) for x in padded]
     ours = jax.jit(lambda x: log_mel_spectrogram(x, bins, WHISPER_SAMPLES))(audio)
     assert ours.shape == (2, 3000, bins)
-    np.testing.assert_allclose(np.asarray(ours).transpose(0, 2, 1), reference, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(ours).transpose(0, 2, 1), np.stack(reference), atol=1e-4)
+
+
+def test_faster_whisper_style_log_mel_is_whispers_in_float32() -> None:
+    """faster-whisper's float32 arithmetic, 160 trailing zeros: one more frame, same values."""
+    audio = speechlike(1, 30 * 16000, seed=5)[0]
+    fast = numpy_log_mel(audio, 80)
+    exact = numpy_log_mel(audio, 80, tail_zeros=0, dtype=np.float64)
+    assert fast.dtype == np.float32 and fast.shape == (80, 3001) and exact.shape == (80, 3000)
+    np.testing.assert_allclose(fast[:, :2990], exact[:, :2990], atol=2e-4)
 
 
 def test_unpadded_log_mel_has_one_frame_per_10_ms() -> None:
