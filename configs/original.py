@@ -3,8 +3,8 @@
 
     talkmesh train --config original --workdir runs/original --data obama_data
 
-Needs the Whisper weights: `huggingface-cli download openai/whisper-small` (or a local directory:
-model.audio_encoder.checkpoint=PATH).
+Needs the Whisper weights: `pip install huggingface_hub && hf download openai/whisper-small` (or a
+local directory: model.audio_encoder.checkpoint=PATH).
 """
 
 from talkmesh_jax.train.defaults import default_config

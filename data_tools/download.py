@@ -84,10 +84,10 @@ def download(
     """Downloads every listed video to `out_dir/<id>.mp4` (mp4 with audio, ≤ 720p)."""
     from tqdm import tqdm
 
+    videos = list(read_video_list(video_list).items())[:limit]  # a bad list fails first
     yt_dlp = _yt_dlp()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    videos = list(read_video_list(video_list).items())[:limit]
     summary = Summary()
     start = time.perf_counter()
     options = {

@@ -24,6 +24,7 @@ from talkmesh_jax import TalkmeshError
 from talkmesh_jax.fileio import read_json
 from talkmesh_jax.whisper.ctranslate2 import is_ctranslate2_dir, read_checkpoint
 from talkmesh_jax.whisper.encoder import WhisperEncoder, WhisperEncoderConfig
+from talkmesh_jax.whisper.hf_cache import require_snapshot
 
 ENCODER_PREFIXES = ("model.encoder.", "encoder.")  # WhisperForConditionalGeneration, WhisperModel
 
@@ -43,16 +44,7 @@ def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
             f"{path}: not a directory (expected config.json + model.safetensors, or a "
             "CTranslate2 model.bin)"
         )
-    from huggingface_hub import snapshot_download
-
-    try:
-        return Path(snapshot_download(str(name_or_path), local_files_only=True))
-    except Exception:  # noqa: BLE001 - any miss (not cached, bad id) gets the same advice
-        raise TalkmeshError(
-            f"{name_or_path}: no such directory and not in the Hugging Face cache; download it "
-            f"with `huggingface-cli download {name_or_path}` on a machine with internet access, "
-            "or pass a directory holding config.json and model.safetensors"
-        ) from None
+    return require_snapshot(str(name_or_path))
 
 
 def read_tensors(directory: Path) -> dict[str, np.ndarray]:

@@ -16,6 +16,7 @@ from talkmesh_jax import TalkmeshError
 from talkmesh_jax.bench.signals import speechlike
 from talkmesh_jax.models.audio_encoder import AudioEncoderConfig, build_audio_encoder
 from talkmesh_jax.whisper.encoder import WhisperAudioEncoder, WhisperEncoderConfig
+from talkmesh_jax.whisper.hf_cache import cached_snapshot, hub_cache
 from talkmesh_jax.whisper.weights import load_whisper_encoder
 from tests.helpers import save_random_whisper
 
@@ -136,10 +137,28 @@ def test_loader_errors_name_the_problem(tmp_path, breakage, message) -> None:
 
 
 def test_model_id_not_on_disk_says_how_to_get_it(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
-    with pytest.raises(TalkmeshError, match="huggingface-cli download openai/whisper-tiny"):
+    with pytest.raises(TalkmeshError, match="hf download openai/whisper-tiny"):
         load_whisper_encoder("openai/whisper-tiny")
+
+
+def test_model_id_in_the_hf_cache_loads_its_snapshot(tmp_path, monkeypatch) -> None:
+    """huggingface_hub's cache layout: refs/main names the snapshot; a commit hash works too."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "models--openai--whisper-tiny"
+    save_random(repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit + "\n")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    config, params = load_whisper_encoder("openai/whisper-tiny")
+    _, direct = load_whisper_encoder(repo / "snapshots" / commit)
+    assert config.d_model == 64
+    np.testing.assert_array_equal(params["conv1"]["kernel"], direct["conv1"]["kernel"])
+    assert cached_snapshot("openai/whisper-tiny", commit) == repo / "snapshots" / commit
+    assert cached_snapshot("openai/whisper-tiny", "v2") is None
+    monkeypatch.delenv("HF_HUB_CACHE")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "home"))
+    assert hub_cache() == tmp_path / "home" / "hub"
 
 
 def test_encoder_config_rejects_unknown_fields() -> None:
