@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from talkmesh_jax.bench.encoder_baselines import TORCH_MISSING
 from talkmesh_jax.data.packed import PackedClips, concatenate_clips
 
 
@@ -86,5 +87,6 @@ def save_random_whisper(directory, config, seed: int = 0) -> dict:
     return tensors
 
 
-# Why a test of the torch-reference extra skips (pytest.importorskip's one-line reason).
-NO_TORCH = "PyTorch reference not installed: pip install -e '.[torch-reference]'"
+# Why a test of the torch-reference extra skips (pytest.importorskip's one-line reason): the
+# reason `bench encoder` gives for skipping its torch rows.
+NO_TORCH = TORCH_MISSING

@@ -265,14 +265,15 @@ def _results(config, whisper, rates, outputs, samples, device) -> dict:
         out["targets"]["jax_padded >= 1.0x torch_padded"] = out["jax_padded_vs_torch"] >= 1.0
         out["targets"]["jax_window >= 5x torch_padded"] = out["jax_window_vs_torch"] >= 5.0
     if "ct2_float32" in rates:
-        out |= _ct2_ratios(rates, outputs, audio_seconds)
+        out |= _ct2_ratios(rates, outputs, audio_seconds, keep)
         out["targets"]["ct2_float32_ratio >= 1.0"] = out["ct2_float32_ratio"] >= 1.0
     return out
 
 
-def _ct2_ratios(rates: dict, outputs: dict, audio_seconds: float) -> dict:
+def _ct2_ratios(rates: dict, outputs: dict, audio_seconds: float, keep: int) -> dict:
     """Ours ÷ CTranslate2 with the log-mel on both sides (their two rows' times added) and for
-    the encoder alone; how far ours is from theirs on the same log-mel."""
+    the encoder alone; how far ours is from theirs on the same log-mel, and (b) from (h) on the
+    window's `keep` positions."""
     out = {}
     for kind in CT2_COMPUTE_TYPES:
         with_log_mel = 1.0 / (1.0 / rates["ct2_log_mel"] + 1.0 / rates[f"ct2_{kind}"])
@@ -283,7 +284,7 @@ def _ct2_ratios(rates: dict, outputs: dict, audio_seconds: float) -> dict:
             outputs["jax_encoder_only"], outputs[f"ct2_{kind}"], 1500
         )
     out["padded_max_abs_diff_jax_vs_ct2_float32"] = _max_diff(
-        outputs["jax_padded"], outputs["ct2_float32"], outputs["jax_window"].shape[1]
+        outputs["jax_padded"], outputs["ct2_float32"], keep
     )
     return out
 

@@ -54,8 +54,7 @@ def random_ct2_whisper(whisper: WhisperEncoderConfig, out: Path) -> Path:
 def faster_whisper_features(audio: np.ndarray, num_mel_bins: int) -> np.ndarray:
     """audio [B, S] (S ≤ 30 s) → [B, num_mel_bins, 3000] float32: each example padded to 30 s,
     then faster-whisper's log-mel (its 160 trailing zeros; the segment's first 3000 frames)."""
-    padded = np.pad(audio, ((0, 0), (0, WHISPER_SAMPLES - audio.shape[1])))
-    return np.stack([numpy_log_mel(x, num_mel_bins)[:, :3000] for x in padded])
+    return np.stack([numpy_log_mel(x, num_mel_bins, WHISPER_SAMPLES)[:, :3000] for x in audio])
 
 
 def ct2_calls(

@@ -195,9 +195,7 @@ def _seed_style_features():
         from talkmesh_jax.bench.numpy_log_mel import numpy_log_mel
         from talkmesh_jax.whisper.log_mel import WHISPER_SAMPLES
 
-        return lambda audio: numpy_log_mel(
-            np.pad(audio, (0, WHISPER_SAMPLES - len(audio))), tail_zeros=0
-        )
+        return lambda audio: numpy_log_mel(audio, 80, WHISPER_SAMPLES, tail_zeros=0)
     extractor = WhisperFeatureExtractor()  # 80 mel bins, pads to 30 s
     return lambda audio: extractor(audio, sampling_rate=SAMPLE_RATE, return_tensors="np")
 

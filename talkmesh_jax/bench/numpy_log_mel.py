@@ -56,13 +56,18 @@ def slaney_mel_filters(num_mel_bins: int) -> np.ndarray:
 def numpy_log_mel(
     audio: np.ndarray,
     num_mel_bins: int = 80,
+    pad_to_samples: int | None = None,
     tail_zeros: int = FASTER_WHISPER_TAIL_ZEROS,
     dtype: type = np.float32,
 ) -> np.ndarray:
-    """audio [S] 16 kHz mono → [num_mel_bins, (S + tail_zeros) // 160] log-mel, `dtype`.
+    """audio [S] 16 kHz mono → [num_mel_bins, (S' + tail_zeros) // 160] log-mel, `dtype`.
 
+    With `pad_to_samples` (e.g. WHISPER_SAMPLES) the audio is zero-padded (or cut) to that length
+    first, S' = pad_to_samples, as in `whisper/log_mel.log_mel_spectrogram`; else S' = S.
     dtype float32 is faster-whisper's arithmetic; float64 is the tests' reference."""
-    audio = np.concatenate([np.asarray(audio, dtype), np.zeros(tail_zeros, dtype)])
+    audio = np.asarray(audio, dtype)[:pad_to_samples]
+    length = (len(audio) if pad_to_samples is None else pad_to_samples) + tail_zeros
+    audio = np.pad(audio, (0, length - len(audio)))
     padded = np.pad(audio, N_FFT // 2, mode="reflect")
     frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP][:-1]
     window = np.hanning(N_FFT + 1)[:-1].astype(dtype)

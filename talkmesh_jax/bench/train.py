@@ -140,10 +140,9 @@ def _inference_rates(config, setup, bench: TrainBenchConfig, progress: bool):
 
 
 def _anchor(progress: bool) -> dict | None:
-    try:  # the torch-reference extra
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError:
+    from talkmesh_jax.bench.encoder_baselines import torch_missing
+
+    if torch_missing():  # the torch-reference extra
         return None
     from talkmesh_jax.bench.original_torch import original_step_seconds
 
